@@ -1,0 +1,25 @@
+import type { Post } from '../content';
+import type { ViewerProfile } from '../features/viewers';
+import type { Store } from '../store/store';
+
+/** What a candidate source may look at: who is asking and the feed's context. */
+export interface CandidateRequest {
+  /** The signed-in viewer's profile; null when signed out. */
+  readonly viewer: ViewerProfile | null;
+  /** The community of a community-context feed. */
+  readonly community: string | null;
+  /** The post of a post-context feed (already loaded, so its title and community are at hand). */
+  readonly contextPost: Post | null;
+}
+
+/**
+ * A candidate source retrieves post ids for one request. To add one: copy a sibling file (e.g. `popular.ts`), give
+ * it a new name, register it in `index.ts` and list it in a feed pipeline (src/pipeline/feeds.ts).
+ *
+ * Contract: `fetch` returns at most `limit` ids, best first in the source's own order, without duplicates. It reads
+ * the store in a constant number of round trips (a batch), never one per candidate.
+ */
+export interface CandidateSource {
+  readonly name: string;
+  fetch(req: CandidateRequest, store: Store, limit: number): Promise<string[]>;
+}

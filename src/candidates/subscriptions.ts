@@ -1,0 +1,14 @@
+import { indexNames } from './indexes';
+import type { CandidateSource } from './source';
+
+/** The hottest posts of each community the viewer subscribes to, shared evenly; nothing when signed out. */
+export const subscriptionsSource: CandidateSource = {
+  name: 'subscriptions',
+  async fetch(req, store, limit) {
+    const subs = req.viewer?.subscriptions ?? [];
+    if (subs.length === 0) return [];
+    const perCommunity = Math.ceil(limit / subs.length);
+    const lists = await store.readIndexes(subs.map((s) => indexNames.community(s.community, 'hot')), perCommunity);
+    return lists.flat().slice(0, limit);
+  },
+};

@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { TokenService } from './auth/tokens';
+import { openStore, redactUrl } from './bootstrap';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './telemetry/logger';
+
+const USAGE = `usage:
+  npm run --silent cli -- token --user ID [--role ROLE ...] [--expires 1h]   print a viewer token for the configured JWT_SECRET
+  npm run seed                                                               load the dataset (DATASET_DIR, else synthetic) into REDIS_URL
+`;
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { user: { type: 'string' }, role: { type: 'string', multiple: true }, expires: { type: 'string' } } });
+  if (!values.user) throw new UsageError('token needs --user ID');
+  const config = loadConfig();
+  const tokens = new TokenService(config.jwtSecret);
+  process.stdout.write(`${await tokens.sign(values.user, { roles: values.role ?? [], expiresIn: values.expires })}\n`);
+}
+
+async function seed(): Promise<void> {
+  const config = loadConfig();
+  if (!config.redisUrl) throw new UsageError('seed loads Redis: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379 npm run seed)');
+  const logger = createLogger(config.logLevel === 'silent' ? 'silent' : 'info');
+  // Always (re)seed: openStore skips seeding only when Redis already holds exactly this dataset.
+  const { store, info } = await openStore({ ...config, seedOnStart: true }, logger);
+  await store.close();
+  process.stdout.write(`Redis at ${redactUrl(config.redisUrl)} holds ${info.posts} posts of ${info.communities} communities (${info.description})\n`);
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'token') await token(rest);
+    else if (command === 'seed') await seed();
+    else throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  } catch (err) {
+    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}`);
+    else if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+void main(process.argv.slice(2));

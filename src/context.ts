@@ -1,0 +1,17 @@
+import type { Viewer } from './auth/tokens';
+import type { Loaders } from './features/loaders';
+import type { FeedService } from './feed/service';
+import type { RankerRegistry } from './rankers/registry';
+
+/** What every resolver receives. Built once per request by the server. */
+export interface GatewayContext {
+  readonly feeds: FeedService;
+  readonly rankers: RankerRegistry;
+  /** Request-scoped DataLoaders (posts, communities, viewers). */
+  readonly loaders: Loaders;
+  /**
+   * The verified viewer, or null when no Authorization header was sent. Rejects with UNAUTHENTICATED when a header
+   * was sent but is not a valid token; only fields that use the viewer see that error.
+   */
+  readonly viewer: () => Promise<Viewer | null>;
+}

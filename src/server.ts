@@ -1,0 +1,180 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError } from 'graphql';
+import { createSchema, createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
+import { resolvers } from '../resolvers';
+import type { TokenService, Viewer } from './auth/tokens';
+import { repoRoot, type Config } from './config';
+import type { GatewayContext } from './context';
+import { isGatewayError } from './errors';
+import { createLoaders } from './features/loaders';
+import { ViewerProfiles } from './features/viewer-profiles';
+import { FeedService } from './feed/service';
+import type { RankerRegistry } from './rankers/registry';
+import type { Store } from './store/store';
+import type { Logger } from './telemetry/logger';
+
+/** What node:http hands yoga with each request. */
+interface NodeServerContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+export interface GatewayDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly rankers: RankerRegistry;
+  readonly tokens: TokenService;
+  readonly logger: Logger;
+  /** A token put in GraphiQL's headers so its example answers without setup; development only. */
+  readonly demoToken?: string | null;
+}
+
+export interface Gateway {
+  readonly yoga: YogaServerInstance<NodeServerContext, GatewayContext>;
+  readonly server: Server;
+  readonly feeds: FeedService;
+  /** Listens on the configured host and port (port 0: a free one) and resolves to the bound address. */
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** The SDL files in schema/, concatenated: the API's source of truth. */
+export function loadTypeDefs(dir = path.join(repoRoot, 'schema')): string {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
+}
+
+const DEFAULT_QUERY = `# Welcome to the ranking gateway. Press the run button (or Ctrl-Enter).
+# In development the Headers tab below carries a demo viewer's token, so personalizedFeed answers as that viewer;
+# contextualFeed needs no token at all.
+query Feeds {
+  home: personalizedFeed(first: 5) {
+    rankedBy { id version }
+    edges { rank score node { id title score numComments createdAt community { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+  pics: contextualFeed(context: { community: "pics" }, first: 3, ranker: "top") {
+    rankedBy { id }
+    edges { rank score node { title score url } }
+  }
+  rankers { id version description }
+}
+`;
+
+const SIGNED_OUT_QUERY = `# Welcome to the ranking gateway. Press the run button (or Ctrl-Enter).
+# contextualFeed needs no token; personalizedFeed needs "Authorization: Bearer <token>" in the Headers tab.
+query Feeds {
+  pics: contextualFeed(context: { community: "pics" }, first: 5) {
+    rankedBy { id version }
+    edges { rank score node { id title score numComments createdAt community { name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+  rankers { id version description }
+}
+`;
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, store, rankers, tokens, logger } = deps;
+  const feeds = new FeedService({
+    store,
+    rankers,
+    logger,
+    cursorSecret: config.cursorSecret,
+    snapshotTtlSeconds: config.snapshotTtlSeconds,
+    snapshotMaxItems: config.snapshotMaxItems,
+  });
+  const profiles = new ViewerProfiles(store);
+
+  const yoga = createYoga<NodeServerContext, GatewayContext>({
+    schema: createSchema<NodeServerContext & GatewayContext>({ typeDefs: loadTypeDefs(), resolvers }),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    // GraphiQL's files come from the package, not a CDN: no request leaves the machine.
+    renderGraphiQL,
+    graphiql: config.graphiql
+      ? {
+          title: 'Ranking gateway',
+          defaultQuery: deps.demoToken ? DEFAULT_QUERY : SIGNED_OUT_QUERY,
+          headers: deps.demoToken ? JSON.stringify({ Authorization: `Bearer ${deps.demoToken}` }, null, 2) : undefined,
+          shouldPersistHeaders: false,
+        }
+      : false,
+    logging: {
+      debug: (...args: unknown[]) => logger.debug({ yoga: args.map(String) }, 'yoga'),
+      info: (...args: unknown[]) => logger.info({ yoga: args.map(String) }, 'yoga'),
+      warn: (...args: unknown[]) => logger.warn({ yoga: args.map(String) }, 'yoga'),
+      error: (...args: unknown[]) => logger.error({ yoga: args.map((a) => (a instanceof Error ? a.stack : String(a))) }, 'yoga'),
+    },
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (isGatewayError(original)) {
+          const g = error instanceof GraphQLError ? error : null;
+          return new GraphQLError(original.message, {
+            nodes: g?.nodes,
+            source: g?.source,
+            positions: g?.positions,
+            path: g?.path,
+            extensions: { ...original.details, code: original.code },
+          });
+        }
+        const masked = yogaMaskError(error, message, isDev);
+        if (masked !== error) {
+          // Unexpected: the client sees a generic INTERNAL_SERVER_ERROR, the log keeps the stack.
+          const cause = original instanceof Error ? original : error;
+          logger.error({ err: cause, path: (error as GraphQLError)?.path }, 'unexpected error while resolving');
+        }
+        return masked;
+      },
+    },
+    context: ({ request }): GatewayContext => {
+      let viewer: Promise<Viewer | null> | null = null;
+      return {
+        feeds,
+        rankers,
+        loaders: createLoaders(store, profiles),
+        viewer: () => (viewer ??= tokens.fromAuthorizationHeader(request.headers.get('authorization'))),
+      };
+    },
+  });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    if (url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (url === '/' && req.method === 'GET') {
+      res.writeHead(302, { location: '/graphql' }).end();
+      return;
+    }
+    void yoga.handle(req, res);
+  });
+  server.keepAliveTimeout = 5000;
+
+  return {
+    yoga,
+    server,
+    feeds,
+    listen: () =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,81 @@
+import { LRUCache } from 'lru-cache';
+import type { Community, DatasetInfo, Post } from '../content';
+import type { IndexEntry, SeedData, Store } from './store';
+
+export interface EmbeddedStoreOptions {
+  /**
+   * Upper bound on the bytes of ranked snapshots kept in memory; the least recently used go first.
+   * @default 256 MiB
+   */
+  readonly maxSnapshotBytes?: number;
+}
+
+// Ties go in reverse id order, as Redis's ZREVRANGE orders equal scores, so both backends page identically.
+const byScoreDesc = (a: IndexEntry, b: IndexEntry) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** The in-process backend: the default when REDIS_URL is unset. Async only to share the `Store` contract. */
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  private posts = new Map<string, Post>();
+  private communities = new Map<string, Community>();
+  private communityList: Community[] = [];
+  /** Each index as ids sorted by score, highest first. */
+  private indexes = new Map<string, string[]>();
+  private info: DatasetInfo | null = null;
+  private readonly snapshots: LRUCache<string, Uint8Array>;
+
+  constructor(opts: EmbeddedStoreOptions = {}) {
+    this.snapshots = new LRUCache<string, Uint8Array>({
+      maxSize: opts.maxSnapshotBytes ?? 256 * 1024 * 1024,
+      sizeCalculation: (v) => Math.max(1, v.byteLength),
+      ttlAutopurge: false,
+    });
+  }
+
+  async getPosts(ids: readonly string[]): Promise<(Post | null)[]> {
+    return ids.map((id) => this.posts.get(id) ?? null);
+  }
+
+  async getCommunities(names: readonly string[]): Promise<(Community | null)[]> {
+    return names.map((n) => this.communities.get(n) ?? null);
+  }
+
+  async listCommunities(): Promise<Community[]> {
+    return this.communityList.slice();
+  }
+
+  async readIndexes(names: readonly string[], limit: number): Promise<string[][]> {
+    return names.map((n) => (this.indexes.get(n) ?? []).slice(0, Math.max(0, limit)));
+  }
+
+  async getSnapshot(key: string): Promise<Uint8Array | null> {
+    return this.snapshots.get(key) ?? null;
+  }
+
+  async putSnapshot(key: string, bytes: Uint8Array, ttlSeconds: number): Promise<void> {
+    this.snapshots.set(key, bytes, { ttl: ttlSeconds * 1000 });
+  }
+
+  async datasetInfo(): Promise<DatasetInfo | null> {
+    return this.info;
+  }
+
+  async seed(data: SeedData): Promise<void> {
+    const posts = new Map<string, Post>();
+    for (const p of data.posts) posts.set(p.id, p);
+    const communities = new Map<string, Community>();
+    for (const c of data.communities) communities.set(c.name, c);
+    const indexes = new Map<string, string[]>();
+    for (const [name, entries] of data.indexes) indexes.set(name, [...entries].sort(byScoreDesc).map((e) => e.id));
+    // Swap everything at once so a concurrent reader sees either the old content or the new, never a mix.
+    this.posts = posts;
+    this.communities = communities;
+    this.communityList = [...communities.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.indexes = indexes;
+    this.info = data.info;
+  }
+
+  async close(): Promise<void> {
+    this.snapshots.clear();
+  }
+}

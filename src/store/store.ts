@@ -1,0 +1,58 @@
+import type { Community, DatasetInfo, Post } from '../content';
+
+/** A member of a sorted index with its sort score (higher first). */
+export interface IndexEntry {
+  readonly id: string;
+  readonly score: number;
+}
+
+/** Everything the store is seeded with. Index names are opaque to the store (the candidate layer defines them). */
+export interface SeedData {
+  readonly info: DatasetInfo;
+  readonly posts: readonly Post[];
+  readonly communities: readonly Community[];
+  /** Sorted indexes by name; entries in any order, the store keeps them by score, highest first. */
+  readonly indexes: ReadonlyMap<string, readonly IndexEntry[]>;
+}
+
+/**
+ * The one storage contract, with two backends: `EmbeddedStore` (in-process, the default) and `RedisStore` (ioredis).
+ * The same contract tests run against both (test/integration/store.contract.test.ts).
+ *
+ * Batch contract, as DataLoader states it: every batch read returns an array of the same length and order as its
+ * input, with `null` where a key is absent. A batch is one round trip to Redis however long it is.
+ *
+ * The store knows nothing of ranking or GraphQL: it keeps records, sorted indexes and opaque snapshot bytes.
+ */
+export interface Store {
+  readonly kind: 'embedded' | 'redis';
+
+  /** Posts by id; same length and order as `ids`, null where unknown. One round trip. */
+  getPosts(ids: readonly string[]): Promise<(Post | null)[]>;
+
+  /** Communities by exact name; same length and order as `names`, null where unknown. One round trip. */
+  getCommunities(names: readonly string[]): Promise<(Community | null)[]>;
+
+  /** Every community, sorted by name. Small (one per community), so callers may cache it for the corpus' life. */
+  listCommunities(): Promise<Community[]>;
+
+  /**
+   * The first `limit` ids of each named index, highest score first; an unknown index reads as empty.
+   * Same length and order as `names`; one round trip for all of them.
+   */
+  readIndexes(names: readonly string[], limit: number): Promise<string[][]>;
+
+  /** A snapshot's bytes, or null when absent or expired. */
+  getSnapshot(key: string): Promise<Uint8Array | null>;
+
+  /** Stores a snapshot for `ttlSeconds`, replacing any previous one under the key. */
+  putSnapshot(key: string, bytes: Uint8Array, ttlSeconds: number): Promise<void>;
+
+  /** What the store holds, or null when it was never seeded. */
+  datasetInfo(): Promise<DatasetInfo | null>;
+
+  /** Replaces the content (posts, communities, indexes) with `data`. Snapshots of earlier content become unreachable. */
+  seed(data: SeedData): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+import { TokenService } from '../../src/auth/tokens';
+import { seedStore } from '../../src/bootstrap';
+import { loadConfig, type Config } from '../../src/config';
+import type { Corpus } from '../../src/content';
+import { loadRankerFile } from '../../src/rankers/registry';
+import { createGateway, type Gateway } from '../../src/server';
+import { EmbeddedStore } from '../../src/store/embedded';
+import { RedisStore } from '../../src/store/redis';
+import type { Store } from '../../src/store/store';
+import { createLogger } from '../../src/telemetry/logger';
+
+export type Backend = 'embedded' | 'redis';
+
+/** A gateway listening on a free loopback port, over a store seeded with `corpus`. */
+export interface TestGateway {
+  readonly url: string;
+  readonly gateway: Gateway;
+  readonly store: Store;
+  readonly config: Config;
+  readonly tokens: TokenService;
+  /** A bearer token for `userId` (signed with the gateway's secret). */
+  token(userId: string, roles?: string[]): Promise<string>;
+  /** POSTs a GraphQL request; returns the HTTP status and the parsed body. */
+  query(query: string, opts?: { variables?: Record<string, unknown>; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: GraphQLBody }>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLBody {
+  data?: Record<string, any> | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+export async function startTestGateway(opts: {
+  corpus: Corpus;
+  backend: Backend;
+  redisUrl?: string;
+  keyPrefix?: string;
+  env?: Record<string, string>;
+}): Promise<TestGateway> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...(opts.backend === 'redis' ? { REDIS_URL: opts.redisUrl, REDIS_KEY_PREFIX: opts.keyPrefix ?? 'rgtest:' } : {}),
+    ...opts.env,
+  });
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  let store: Store;
+  if (opts.backend === 'redis') {
+    if (!opts.redisUrl) throw new Error('redis backend needs redisUrl');
+    const redis = new RedisStore({ url: opts.redisUrl, keyPrefix: config.redisKeyPrefix });
+    await redis.connect();
+    store = redis;
+  } else {
+    store = new EmbeddedStore();
+  }
+  const held = await store.datasetInfo();
+  if (held?.fingerprint !== opts.corpus.info.fingerprint) await seedStore(store, opts.corpus);
+  const tokens = new TokenService(config.jwtSecret);
+  const gateway = createGateway({ config, store, rankers: loadRankerFile(config.rankersConfigPath), tokens, logger, demoToken: await tokens.sign('demo-viewer') });
+  const address = await gateway.listen();
+  const url = `http://127.0.0.1:${address.port}/graphql`;
+  return {
+    url,
+    gateway,
+    store,
+    config,
+    tokens,
+    token: (userId, roles = []) => tokens.sign(userId, { roles }),
+    async query(query, q = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...q.headers };
+      if (q.token) headers.authorization = `Bearer ${q.token}`;
+      const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables: q.variables }) });
+      const text = await res.text();
+      let body: GraphQLBody;
+      try {
+        body = JSON.parse(text) as GraphQLBody;
+      } catch {
+        body = { errors: [{ message: `non-JSON response: ${text.slice(0, 200)}` }] };
+      }
+      return { status: res.status, body };
+    },
+    async close() {
+      await gateway.close();
+      await store.close();
+    },
+  };
+}
