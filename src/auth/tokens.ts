@@ -51,7 +51,7 @@ export class TokenService {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH) {
       throw new GatewayError('UNAUTHENTICATED', `Invalid bearer token: "sub" must be a user id of 1-${MAX_USER_ID_LENGTH} characters.`);
     }
-    const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+    const roles = Array.isArray(payload.roles) ? (payload.roles as unknown[]).filter((r): r is string => typeof r === "string") : [];
     return { userId: sub, roles };
   }
 

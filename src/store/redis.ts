@@ -32,8 +32,11 @@ function unpackPost(id: string, buf: Buffer): Post {
   return { id, community, title, url, permalink, score, ups, downs, numComments, createdUtc, domain, over18, isSelf };
 }
 
-/** Commands per pipeline while seeding: large enough to amortise round trips, small enough to keep replies bounded. */
-const SEED_PIPELINE = 2000;
+/**
+ * Work per pipeline while seeding, counted in keys and sorted-set members: large enough to amortise round trips,
+ * small enough that no single pipeline keeps Redis busy for long (others are being served meanwhile).
+ */
+const SEED_PIPELINE_WEIGHT = 20_000;
 /** Members per ZADD while seeding. */
 const ZADD_CHUNK = 1000;
 
@@ -137,53 +140,61 @@ export class RedisStore implements Store {
   async seed(data: SeedData): Promise<void> {
     const previous = await this.datasetInfo();
     const base = `${this.prefix}c:${data.info.fingerprint}:`;
-    await this.call(async () => {
-      let pipeline = this.redis.pipeline();
-      let queued = 0;
-      const flush = async (force = false) => {
-        if (queued === 0 || (!force && queued < SEED_PIPELINE)) return;
-        const results = await pipeline.exec();
-        for (const [err] of results ?? []) if (err) throw err;
-        pipeline = this.redis.pipeline();
-        queued = 0;
-      };
-      for (const p of data.posts) {
-        pipeline.set(`${base}post:${p.id}`, packPost(p));
-        queued++;
-        await flush();
-      }
-      for (const c of data.communities) {
-        pipeline.set(`${base}community:${c.name}`, packr.pack(c));
-        queued++;
-      }
-      pipeline.set(`${base}communities`, packr.pack([...data.communities].sort((a, b) => (a.name < b.name ? -1 : 1))));
-      queued++;
-      for (const [name, entries] of data.indexes) {
-        const key = `${base}idx:${name}`;
-        pipeline.del(key);
-        queued++;
-        for (let i = 0; i < entries.length; i += ZADD_CHUNK) {
-          const args: (string | number)[] = [];
-          for (const e of entries.slice(i, i + ZADD_CHUNK)) args.push(e.score, e.id);
-          pipeline.zadd(key, ...args);
-          queued++;
+    // Seeding sends millions of members: a dedicated connection without the serving command timeout, so a large
+    // pipeline is not cut off halfway, while serving connections keep their short timeout.
+    const writer = this.redis.duplicate({ commandTimeout: undefined, lazyConnect: false });
+    writer.on('error', () => {});
+    try {
+      await this.call(async () => {
+        let pipeline = writer.pipeline();
+        let weight = 0;
+        const flush = async (force = false) => {
+          if (weight === 0 || (!force && weight < SEED_PIPELINE_WEIGHT)) return;
+          const results = await pipeline.exec();
+          for (const [err] of results ?? []) if (err) throw err;
+          pipeline = writer.pipeline();
+          weight = 0;
+        };
+        for (const p of data.posts) {
+          pipeline.set(`${base}post:${p.id}`, packPost(p));
+          weight++;
           await flush();
         }
-      }
-      await flush(true);
-      // The flip: readers switch to the new content with this one SET.
-      await this.redis.set(`${this.prefix}meta`, packr.pack({ format: FORMAT, info: data.info }));
-    });
-    this.info = data.info;
-    this.infoLoaded = true;
-    if (previous && previous.fingerprint !== data.info.fingerprint) await this.removeContent(previous.fingerprint);
+        for (const c of data.communities) {
+          pipeline.set(`${base}community:${c.name}`, packr.pack(c));
+          weight++;
+        }
+        pipeline.set(`${base}communities`, packr.pack([...data.communities].sort((a, b) => (a.name < b.name ? -1 : 1))));
+        weight++;
+        for (const [name, entries] of data.indexes) {
+          const key = `${base}idx:${name}`;
+          pipeline.del(key);
+          weight++;
+          for (let i = 0; i < entries.length; i += ZADD_CHUNK) {
+            const args: (string | number)[] = [];
+            for (const e of entries.slice(i, i + ZADD_CHUNK)) args.push(e.score, e.id);
+            pipeline.zadd(key, ...args);
+            weight += args.length / 2;
+            await flush();
+          }
+        }
+        await flush(true);
+        // The flip: readers switch to the new content with this one SET.
+        await writer.set(`${this.prefix}meta`, packr.pack({ format: FORMAT, info: data.info }));
+      });
+      this.info = data.info;
+      this.infoLoaded = true;
+      if (previous && previous.fingerprint !== data.info.fingerprint) await this.removeContent(writer, previous.fingerprint);
+    } finally {
+      writer.disconnect();
+    }
   }
 
   /** Deletes one fingerprint's content with SCAN + UNLINK, in batches, so Redis never blocks on a huge KEYS. */
-  private async removeContent(fingerprint: string): Promise<void> {
-    const stream = this.redis.scanStream({ match: `${this.prefix}c:${fingerprint}:*`, count: 1000 });
+  private async removeContent(client: Redis, fingerprint: string): Promise<void> {
+    const stream = client.scanStream({ match: `${this.prefix}c:${fingerprint}:*`, count: 1000 });
     for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length > 0) await this.redis.unlink(...keys);
+      if (keys.length > 0) await client.unlink(...keys);
     }
   }
 

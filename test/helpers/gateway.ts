@@ -35,6 +35,8 @@ export async function startTestGateway(opts: {
   backend: Backend;
   redisUrl?: string;
   keyPrefix?: string;
+  /** Use this store (seeded with `corpus` unless it already holds it) instead of making one. */
+  store?: Store;
   env?: Record<string, string>;
 }): Promise<TestGateway> {
   const config = loadConfig({
@@ -46,7 +48,9 @@ export async function startTestGateway(opts: {
   });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   let store: Store;
-  if (opts.backend === 'redis') {
+  if (opts.store) {
+    store = opts.store;
+  } else if (opts.backend === 'redis') {
     if (!opts.redisUrl) throw new Error('redis backend needs redisUrl');
     const redis = new RedisStore({ url: opts.redisUrl, keyPrefix: config.redisKeyPrefix });
     await redis.connect();
