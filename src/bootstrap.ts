@@ -68,7 +68,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<{ ga
   const demoToken = config.env !== 'production' && config.graphiql ? await tokens.sign('demo-viewer') : null;
   const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken });
   const address = await gateway.listen();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Listening on every interface: show an address a browser on this machine can open.
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return { gateway, store, info, url: `http://${host}:${address.port}/graphql` };
 }
 

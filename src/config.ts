@@ -100,6 +100,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  // The development secret is public (it is in this repository): anyone could mint tokens with it.
+  if (e.NODE_ENV === 'production' && (e.JWT_SECRET === DEVELOPMENT_JWT_SECRET || e.CURSOR_SECRET === DEVELOPMENT_JWT_SECRET)) {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: the development secret is refused when NODE_ENV=production');
+  }
   const jwtSecret = e.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET;
   return {
     env: e.NODE_ENV,

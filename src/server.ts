@@ -146,12 +146,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url ?? '/';
-    if (url === '/healthz') {
+    const pathname = (req.url ?? '/').split('?', 1)[0];
+    if (pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
-    if (url === '/' && req.method === 'GET') {
+    if (pathname === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
     }

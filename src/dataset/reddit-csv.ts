@@ -211,7 +211,12 @@ async function readManifest(
 
 async function readCsvFile(dataDir: string, file: string, domains: Map<string, string>): Promise<FileResult> {
   const community = communityOf(file);
-  const bytes = await fsp.readFile(path.join(dataDir, file));
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(path.join(dataDir, file));
+  } catch (err) {
+    throw new Error(`cannot read ${path.join(dataDir, file)}: ${(err as Error).message}`);
+  }
   const digest = sha256(bytes);
   const posts: Post[] = [];
   let malformed = 0;

@@ -9,6 +9,8 @@ describe('configuration', () => {
   test('production refuses to start without JWT_SECRET', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: required when NODE_ENV=production/);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'k'.repeat(32) }).jwtSecretIsDefault).toBe(false);
+    // The development secret is public: production refuses it even when set explicitly.
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: DEVELOPMENT_JWT_SECRET })).toThrow(/development secret is refused/);
   });
 
   test.each([

@@ -80,10 +80,11 @@ afterAll(() => {
 });
 
 /** A fresh dataset folder under the temporary directory. */
+/** `manifest: null` leaves manifest.json out. */
 function makeDataset(name: string, files: Record<string, string>, manifest: unknown = MANIFEST): string {
   const dir = path.join(tmp, name);
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-  if (manifest !== undefined) fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  if (manifest !== null) fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, 'data', file), content);
   return dir;
 }
@@ -233,7 +234,7 @@ describe('loadRedditCsv fingerprint', () => {
 
 describe('loadRedditCsv on incomplete folders', () => {
   test('a missing manifest.json is tolerated: subscribers and titles are null, with a warning', async () => {
-    const dir = makeDataset('no-manifest', { 'pics.csv': csv([row({ id: 'a1' })]) }, undefined);
+    const dir = makeDataset('no-manifest', { 'pics.csv': csv([row({ id: 'a1' })]) }, null);
     const { corpus, warnings } = await loadRedditCsv(dir);
     expect(corpus.communities).toEqual([{ name: 'pics', title: null, subscribers: null, postCount: 1 }]);
     expect(warnings).toHaveLength(1);
@@ -241,7 +242,7 @@ describe('loadRedditCsv on incomplete folders', () => {
   });
 
   test('an unreadable manifest is reported, not fatal', async () => {
-    const dir = makeDataset('bad-manifest', { 'pics.csv': csv([row({ id: 'a1' })]) }, undefined);
+    const dir = makeDataset('bad-manifest', { 'pics.csv': csv([row({ id: 'a1' })]) }, null);
     fs.writeFileSync(path.join(dir, 'manifest.json'), '{ not json');
     const { corpus, warnings } = await loadRedditCsv(dir);
     expect(corpus.communities[0]?.subscribers).toBeNull();
