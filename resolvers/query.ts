@@ -1,15 +1,12 @@
 import { GatewayError } from '../src/errors';
 import type { GatewayContext } from '../src/context';
-import type { FeedContext, FeedPage } from '../src/feed/service';
+import { isPlausibleCommunityName, isPlausiblePostId, type FeedContext, type FeedPage } from '../src/feed/service';
 
 interface PageArgs {
   first: number;
   after?: string | null;
   ranker?: string | null;
 }
-
-/** Post ids and community names the store could hold; anything else is answered with null without a look-up. */
-const PLAUSIBLE_ID = /^[A-Za-z0-9_]{1,64}$/;
 
 export const Query = {
   async personalizedFeed(_: unknown, args: PageArgs, ctx: GatewayContext): Promise<FeedPage> {
@@ -28,7 +25,7 @@ export const Query = {
 
   rankers: (_: unknown, __: unknown, ctx: GatewayContext) => ctx.rankers.list(),
 
-  post: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => (PLAUSIBLE_ID.test(id) ? ctx.loaders.posts.load(id) : null),
+  post: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => (isPlausiblePostId(id) ? ctx.loaders.posts.load(id) : null),
 
-  community: (_: unknown, { name }: { name: string }, ctx: GatewayContext) => (PLAUSIBLE_ID.test(name) ? ctx.loaders.communities.load(name) : null),
+  community: (_: unknown, { name }: { name: string }, ctx: GatewayContext) => (isPlausibleCommunityName(name) ? ctx.loaders.communities.load(name) : null),
 };

@@ -61,7 +61,7 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
 
 /** Everything `npm start` does before listening: store, rankers, tokens, and the HTTP server. */
 export async function startGateway(config: Config, logger: Logger): Promise<{ gateway: Gateway; store: Store; info: DatasetInfo; url: string }> {
-  const rankers = loadRankerFile(config.rankersConfigPath);
+  const rankers = await loadRankerFile(config.rankersConfigPath);
   const { store, info } = await openStore(config, logger);
   const tokens = new TokenService(config.jwtSecret);
   // The demo token only exists outside production, signed with the development secret or the configured one.

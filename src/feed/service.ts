@@ -17,10 +17,10 @@ import { CursorCodec } from './cursor';
 export const MIN_PAGE_SIZE = 1;
 export const MAX_PAGE_SIZE = 100;
 
-/** Post ids are Reddit's base-36 ids; anything else cannot name a post, so it is not looked up. */
-const POST_ID = /^[A-Za-z0-9_]{1,32}$/;
-/** Community names: letters, digits and underscores, as on the site. */
-const COMMUNITY_NAME = /^[A-Za-z0-9_]{1,64}$/;
+/** Post ids are Reddit's base-36 ids; anything else cannot name a post, so it is never looked up. */
+export const isPlausiblePostId = (id: string): boolean => /^[A-Za-z0-9_]{1,32}$/.test(id);
+/** Community names are letters, digits and underscores, as on the site. */
+export const isPlausibleCommunityName = (name: string): boolean => /^[A-Za-z0-9_]{1,64}$/.test(name);
 
 export type FeedContext = { readonly community: string } | { readonly post: string };
 
@@ -160,12 +160,12 @@ export class FeedService {
     if (!ctx) return { community: null, contextPost: null, contextLabel: '' };
     if ('community' in ctx) {
       const name = ctx.community;
-      const found = COMMUNITY_NAME.test(name) ? await loaders.communities.load(name) : null;
+      const found = isPlausibleCommunityName(name) ? await loaders.communities.load(name) : null;
       if (!found) throw new GatewayError('NOT_FOUND', `No community named "${truncate(name)}".`, { context: 'community' });
       return { community: found.name, contextPost: null, contextLabel: `community:${found.name}` };
     }
     const id = ctx.post;
-    const post = POST_ID.test(id) ? await loaders.posts.load(id) : null;
+    const post = isPlausiblePostId(id) ? await loaders.posts.load(id) : null;
     if (!post) throw new GatewayError('NOT_FOUND', `No post with id "${truncate(id)}".`, { context: 'post' });
     return { community: null, contextPost: post, contextLabel: `post:${post.id}` };
   }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { featureDefinition } from '../features/registry';
 import { createHotRanker } from './hot';
 import { createLinearBlendRanker } from './linear-blend';
 import { createNewRanker } from './new';
-import type { Ranker, RankerFactory, RankerSpec } from './ranker';
+import type { Ranker, RankerFactory, RankerFactoryContext, RankerSpec } from './ranker';
 import { createTopRanker } from './top';
 
 /**
@@ -58,28 +59,33 @@ export class RankerRegistry {
   }
 }
 
-/** Builds rankers from specs; an unknown kind or bad parameters fail with the variant's id in the message. */
-export function createRankers(specs: readonly RankerSpec[]): RankerRegistry {
-  return new RankerRegistry(
-    specs.map((s) => {
-      const factory = RANKER_KINDS[s.kind];
-      if (!factory) throw new Error(`ranker "${s.id}": unknown kind "${s.kind}" (known: ${Object.keys(RANKER_KINDS).join(', ')})`);
-      return factory(s);
-    }),
-  );
+/**
+ * Builds rankers from specs, in file order (a `cascade` may refer to variants listed before it); an unknown kind or
+ * bad parameters fail with the variant's id in the message.
+ */
+export async function createRankers(specs: readonly RankerSpec[], baseDir = process.cwd()): Promise<RankerRegistry> {
+  const built = new Map<string, Ranker>();
+  const ctx: RankerFactoryContext = { resolvePath: (p) => path.resolve(baseDir, p), ranker: (id) => built.get(id) };
+  for (const s of specs) {
+    const factory = RANKER_KINDS[s.kind];
+    if (!factory) throw new Error(`ranker "${s.id}": unknown kind "${s.kind}" (known: ${Object.keys(RANKER_KINDS).join(', ')})`);
+    if (built.has(s.id)) throw new Error(`duplicate ranker id "${s.id}"`);
+    built.set(s.id, await factory(s, ctx));
+  }
+  return new RankerRegistry([...built.values()]);
 }
 
-/** Reads the ranker configuration file (models/rankers.json by default). */
-export function loadRankerFile(path: string): RankerRegistry {
+/** Reads the ranker configuration file (models/rankers.json by default); model paths are relative to its folder. */
+export async function loadRankerFile(file: string): Promise<RankerRegistry> {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read ranker configuration ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read ranker configuration ${file}: ${(err as Error).message}`);
   }
   const parsed = RankerFile.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`invalid ranker configuration ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(`invalid ranker configuration ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  return createRankers(parsed.data.rankers);
+  return createRankers(parsed.data.rankers, path.dirname(file));
 }

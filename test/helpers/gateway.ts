@@ -61,7 +61,7 @@ export async function startTestGateway(opts: {
   const held = await store.datasetInfo();
   if (held?.fingerprint !== opts.corpus.info.fingerprint) await seedStore(store, opts.corpus);
   const tokens = new TokenService(config.jwtSecret);
-  const gateway = createGateway({ config, store, rankers: loadRankerFile(config.rankersConfigPath), tokens, logger, demoToken: await tokens.sign('demo-viewer') });
+  const gateway = createGateway({ config, store, rankers: await loadRankerFile(config.rankersConfigPath), tokens, logger, demoToken: await tokens.sign('demo-viewer') });
   const address = await gateway.listen();
   const url = `http://127.0.0.1:${address.port}/graphql`;
   return {

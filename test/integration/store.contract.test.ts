@@ -158,7 +158,7 @@ describe('RedisStore specifics', () => {
   });
 
   test('an unreachable Redis fails with SERVICE_UNAVAILABLE, not a hang or a crash', async () => {
-    const store = new RedisStore({ url: 'redis://127.0.0.1:1', redisOptions: { retryStrategy: () => null } });
+    const store = new RedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 200, redisOptions: { retryStrategy: () => null, connectTimeout: 200 } });
     await expect(store.connect()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     await store.close();
   });
