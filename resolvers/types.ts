@@ -1,23 +1,46 @@
 import type { GatewayContext } from '../src/context';
 import type { Community, Post as PostRecord } from '../src/content';
 import { GatewayError } from '../src/errors';
-import type { FeedEdgeData, FeedPage } from '../src/feed/service';
-import type { Ranker as RankerRecord } from '../src/rankers/ranker';
+import type { EdgeExplanation, FeedEdgeData, FeedPage, RankerComparison } from '../src/feed/service';
+import { requireMle } from './query';
+import { rankedByView, rankerView } from './rankers';
+
+/** A feed edge as resolvers see it: the edge and the page it belongs to (for explanations). */
+type EdgeParent = FeedEdgeData & { page: FeedPage };
 
 export const FeedConnection = {
-  edges: (page: FeedPage) => page.edges,
+  edges: (page: FeedPage): EdgeParent[] => page.edges.map((e) => ({ ...e, page })),
   pageInfo: (page: FeedPage) => page.pageInfo,
-  rankedBy: (page: FeedPage) => page.ranker,
+  rankedBy: (page: FeedPage, _: unknown, ctx: GatewayContext) => rankedByView(page.rankedBy, ctx),
   totalCount: (page: FeedPage) => page.totalCount,
 };
 
+async function loadPost(id: string, ctx: GatewayContext): Promise<PostRecord> {
+  const post = await ctx.loaders.posts.load(id);
+  // A ranked post missing from the store can only mean content was replaced under a snapshot.
+  if (!post) throw new GatewayError('CURSOR_EXPIRED', 'A ranked post is no longer available; request the feed again.');
+  return post;
+}
+
 export const FeedEdge = {
-  async node(edge: FeedEdgeData, _: unknown, ctx: GatewayContext): Promise<PostRecord> {
-    const post = await ctx.loaders.posts.load(edge.postId);
-    // A snapshot outliving its post can only happen if content was removed under it; say so rather than return null.
-    if (!post) throw new GatewayError('CURSOR_EXPIRED', 'A ranked post is no longer available; request the feed again.');
-    return post;
+  node: (edge: EdgeParent, _: unknown, ctx: GatewayContext) => loadPost(edge.postId, ctx),
+  async explanation(edge: EdgeParent, _: unknown, ctx: GatewayContext): Promise<EdgeExplanation | null> {
+    await requireMle(ctx, 'explanation');
+    return (await edge.page.explain()).get(edge.postId) ?? null;
   },
+};
+
+export const RankerComparisonType = {
+  a: (c: RankerComparison, _: unknown, ctx: GatewayContext) => ({ ranker: rankerView(c.a.ranker, ctx), items: c.a.top }),
+  b: (c: RankerComparison, _: unknown, ctx: GatewayContext) => ({ ranker: rankerView(c.b.ranker, ctx), items: c.b.top }),
+};
+
+export const RankedItem = {
+  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => loadPost(item.postId, ctx),
+};
+
+export const RankShift = {
+  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => loadPost(item.postId, ctx),
 };
 
 export const Post = {
@@ -25,8 +48,4 @@ export const Post = {
   async community(p: PostRecord, _: unknown, ctx: GatewayContext): Promise<Community> {
     return (await ctx.loaders.communities.load(p.community)) ?? { name: p.community, title: null, subscribers: null, postCount: 0 };
   },
-};
-
-export const Ranker = {
-  features: (r: RankerRecord) => r.features,
 };

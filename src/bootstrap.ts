@@ -3,7 +3,7 @@ import { buildCandidateIndexes } from './candidates/indexes';
 import type { Config } from './config';
 import type { Corpus, DatasetInfo } from './content';
 import { loadCorpus } from './dataset';
-import { loadRankerFile } from './rankers/registry';
+import { loadRankerFile, type RankerRegistry } from './rankers/registry';
 import { createGateway, type Gateway } from './server';
 import { EmbeddedStore } from './store/embedded';
 import { RedisStore } from './store/redis';
@@ -60,8 +60,11 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
 }
 
 /** Everything `npm start` does before listening: store, rankers, tokens, and the HTTP server. */
-export async function startGateway(config: Config, logger: Logger): Promise<{ gateway: Gateway; store: Store; info: DatasetInfo; url: string }> {
-  const rankers = await loadRankerFile(config.rankersConfigPath);
+export async function startGateway(config: Config, logger: Logger): Promise<{ gateway: Gateway; store: Store; rankers: RankerRegistry; info: DatasetInfo; url: string }> {
+  const rankers = await loadRankerFile(config.rankersConfigPath, logger);
+  for (const v of rankers.list()) if (v.status !== 'LOADED') logger.error({ ranker: v.id, err: v.lastError }, 'ranker variant did not load');
+  // Edits to the configuration and new model files are picked up while serving.
+  if (config.watchRankers) rankers.watch();
   const { store, info } = await openStore(config, logger);
   const tokens = new TokenService(config.jwtSecret);
   // The demo token only exists outside production, signed with the development secret or the configured one.
@@ -71,7 +74,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<{ ga
   // Listening on every interface: show an address a browser on this machine can open.
   const wildcard = address.address === '0.0.0.0' || address.address === '::';
   const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { gateway, store, info, url: `http://${host}:${address.port}/graphql` };
+  return { gateway, store, rankers, info, url: `http://${host}:${address.port}/graphql` };
 }
 
 /** For logs: a Redis URL without its password. */

@@ -36,6 +36,8 @@ export interface Config {
   readonly cursorSecret: string;
   /** `RANKERS_CONFIG`: the ranker variants file. @default "models/rankers.json" in the repository */
   readonly rankersConfigPath: string;
+  /** `RANKERS_WATCH`: reload the ranker configuration and model files when they change. @default true */
+  readonly watchRankers: boolean;
   /** `GRAPHIQL`: serve GraphiQL at the GraphQL endpoint. @default true outside production */
   readonly graphiql: boolean;
   /** `LOG_LEVEL` (pino levels). @default "info" ("silent" under test) */
@@ -82,6 +84,7 @@ const EnvSchema = z.object({
   CURSOR_SECRET: z.string().min(32, { message: 'CURSOR_SECRET must be at least 32 characters' }).optional(),
   RANKERS_CONFIG: z.string().optional(),
   GRAPHIQL: bool('GRAPHIQL').optional(),
+  RANKERS_WATCH: bool('RANKERS_WATCH').default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -121,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecretIsDefault: !e.JWT_SECRET,
     cursorSecret: e.CURSOR_SECRET ?? `cursor:${jwtSecret}`,
     rankersConfigPath: e.RANKERS_CONFIG ? path.resolve(e.RANKERS_CONFIG) : path.join(REPO_ROOT, 'models', 'rankers.json'),
+    watchRankers: e.RANKERS_WATCH,
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
   };

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using the fixed development secret (refused when NODE_ENV=production)');
-  const { gateway, store, info, url } = await startGateway(config, logger);
+  const { gateway, store, rankers, info, url } = await startGateway(config, logger);
   logger.info(
     { store: store.kind, redis: config.redisUrl ? redactUrl(config.redisUrl) : undefined, dataset: info.source, posts: info.posts },
     `ranking gateway serving ${url}${config.graphiql ? ' (GraphiQL in the browser at the same address)' : ''}; store: ${store.kind}; data: ${info.description}`,
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await gateway.close();
+    await gateway.feeds.shadowsIdle();
+    await rankers.close();
     await store.close();
     process.exit(0);
   };

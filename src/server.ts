@@ -16,6 +16,7 @@ import { FeedService } from './feed/service';
 import type { RankerRegistry } from './rankers/registry';
 import type { Store } from './store/store';
 import type { Logger } from './telemetry/logger';
+import { createMetrics, type Metrics } from './telemetry/metrics';
 
 /** What node:http hands yoga with each request. */
 interface NodeServerContext {
@@ -37,6 +38,7 @@ export interface Gateway {
   readonly yoga: YogaServerInstance<NodeServerContext, GatewayContext>;
   readonly server: Server;
   readonly feeds: FeedService;
+  readonly metrics: Metrics;
   /** Listens on the configured host and port (port 0: a free one) and resolves to the bound address. */
   listen(): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -82,10 +84,12 @@ query Feeds {
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, rankers, tokens, logger } = deps;
+  const metrics = createMetrics();
   const feeds = new FeedService({
     store,
     rankers,
     logger,
+    metrics,
     cursorSecret: config.cursorSecret,
     snapshotTtlSeconds: config.snapshotTtlSeconds,
     snapshotMaxItems: config.snapshotMaxItems,
@@ -151,6 +155,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    if (pathname === '/metrics' && req.method === 'GET') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
     if (pathname === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
@@ -163,6 +174,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     yoga,
     server,
     feeds,
+    metrics,
     listen: () =>
       new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);

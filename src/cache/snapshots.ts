@@ -12,16 +12,25 @@ export interface Snapshot {
   readonly generation: string;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
-  readonly rankerId: string;
-  readonly rankerVersion: string;
+  /** The ranker that actually ranked the list (the fallback, when the requested variant failed). */
+  readonly servedBy: string;
+  readonly servedByVersion: string;
+  /** The variant that was asked for but failed, when a fallback served. */
+  readonly fallbackFrom: string | null;
+  readonly fallbackReason: string | null;
   readonly ids: readonly string[];
   readonly scores: readonly number[];
+  /** For an interleaved list: the ranker id that contributed each item (same order as `ids`). */
+  readonly teams: readonly string[] | null;
 }
 
 const packr = new Packr({ useRecords: false });
-const FORMAT = 1;
+/** Bump when the tuple below changes: entries of another format read as misses rather than being misread. */
+const FORMAT = 2;
 
-/** Keeps snapshots in the store (Redis or embedded) as compact msgpack, with a TTL. */
+type Encoded = [number, string, number, string, string, string | null, string | null, string[], number[], string[] | null];
+
+/** Keeps snapshots in the store (Redis or embedded) as compact msgpack tuples, with a TTL. */
 export class SnapshotCache {
   constructor(
     private readonly store: Store,
@@ -37,18 +46,18 @@ export class SnapshotCache {
       const bytes = await this.store.getSnapshot(key);
       span.setAttribute('cache.hit', bytes !== null);
       if (!bytes) return null;
-      const decoded = packr.unpack(bytes) as [number, string, number, string, string, string[], number[]];
-      // An entry written by another format version is treated as a miss rather than misread.
+      const decoded = packr.unpack(bytes) as Encoded;
       if (!Array.isArray(decoded) || decoded[0] !== FORMAT) return null;
-      const [, generation, createdAt, rankerId, rankerVersion, ids, scores] = decoded;
-      return { generation, createdAt, rankerId, rankerVersion, ids, scores };
+      const [, generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams] = decoded;
+      return { generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams };
     });
   }
 
-  put(key: string, s: Snapshot): Promise<void> {
+  /** Stores a snapshot; `ttlSeconds` overrides the default (a fallback-served list is kept only briefly). */
+  put(key: string, s: Snapshot, ttlSeconds = this.ttlSeconds): Promise<void> {
     return withSpan('cache.put', { 'cache.backend': this.store.kind, 'snapshot.items': s.ids.length }, async () => {
-      const bytes = packr.pack([FORMAT, s.generation, s.createdAt, s.rankerId, s.rankerVersion, s.ids, s.scores]);
-      await this.store.putSnapshot(key, bytes, this.ttlSeconds);
+      const encoded: Encoded = [FORMAT, s.generation, s.createdAt, s.servedBy, s.servedByVersion, s.fallbackFrom, s.fallbackReason, [...s.ids], [...s.scores], s.teams ? [...s.teams] : null];
+      await this.store.putSnapshot(key, packr.pack(encoded), ttlSeconds);
     });
   }
 }

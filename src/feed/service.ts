@@ -1,21 +1,39 @@
 import { createHash } from 'node:crypto';
-import type { Viewer } from '../auth/tokens';
+import { ROLE_MLE, type Viewer } from '../auth/tokens';
 import { SnapshotCache, type Snapshot } from '../cache/snapshots';
 import type { Post } from '../content';
 import { GatewayError } from '../errors';
 import type { Loaders } from '../features/loaders';
+import type { FeatureInput } from '../features/registry';
+import { seededRandom } from '../features/viewers';
+import { experimentFor, type ExperimentAssignment } from '../pipeline/experiments';
 import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../pipeline/feeds';
-import { runPipeline } from '../pipeline/run';
+import { explainCandidates, featureInputs, gatherCandidates, rankOrder, scoreCandidates } from '../pipeline/run';
+import { kendallTau, overlapAtK } from '../rankers/agreement';
 import type { Ranker } from '../rankers/ranker';
 import type { RankerRegistry } from '../rankers/registry';
+import { teamDraftInterleave } from '../selectors/team-draft';
 import type { Store } from '../store/store';
 import type { Logger } from '../telemetry/logger';
+import type { Metrics } from '../telemetry/metrics';
 import { withSpan } from '../telemetry/tracing';
 import { CursorCodec } from './cursor';
 
 /** Page sizes a client may ask for. */
 export const MIN_PAGE_SIZE = 1;
 export const MAX_PAGE_SIZE = 100;
+/** `compareRankers` looks at most this deep. */
+export const MAX_COMPARE_K = 100;
+/** A list served by a fallback is cached this briefly, so the requested variant is tried again soon. */
+const FALLBACK_SNAPSHOT_TTL_SECONDS = 10;
+/** Shadow scorings are abandoned after this long (they never delay an answer, but must not pile up either). */
+const SHADOW_TIMEOUT_MS = 10_000;
+/** Overlap is measured on the top this many. */
+const SHADOW_TOP_K = 25;
+/** Kendall's tau is O(n²): shadows are compared on at most this many of the served list's top items. */
+const SHADOW_TAU_ITEMS = 500;
+
+const INTERLEAVE = /^interleave:([^,]+),([^,]+)$/;
 
 /** Post ids are Reddit's base-36 ids; anything else cannot name a post, so it is never looked up. */
 export const isPlausiblePostId = (id: string): boolean => /^[A-Za-z0-9_]{1,32}$/.test(id);
@@ -31,7 +49,7 @@ export interface FeedRequest {
   readonly context: FeedContext | null;
   readonly first: number;
   readonly after: string | null;
-  /** The requested ranker id; null for the feed's default. */
+  /** The requested ranker id (or "interleave:A,B"); null for the feed's default or experiment. */
   readonly ranker: string | null;
 }
 
@@ -41,6 +59,27 @@ export interface FeedEdgeData {
   /** 1-based position in the ranked list. */
   readonly rank: number;
   readonly cursor: string;
+  /** For an interleaved feed: the ranker that contributed this item. */
+  readonly contributedBy: string | null;
+}
+
+/** What ranked a feed, as `rankedBy` reports it. */
+export interface RankedBy {
+  /** The ranker that ranked the list (for an interleaved list, a descriptor of the pair). */
+  readonly ranker: Pick<Ranker, 'id' | 'version' | 'description' | 'features'>;
+  readonly experiment: ExperimentAssignment | null;
+  /** Set when the requested variant failed and its fallback (`ranker`) served instead. */
+  readonly fallbackFrom: string | null;
+  readonly fallbackReason: string | null;
+}
+
+/** Why one edge ranks where it does: the values its ranker saw and each feature's share of the score. */
+export interface EdgeExplanation {
+  readonly ranker: string;
+  readonly rankerVersion: string;
+  readonly features: readonly { readonly name: string; readonly value: number | null; readonly contribution: number | null }[];
+  /** The part of the score no feature explains; null when the ranker gives no contributions. */
+  readonly bias: number | null;
 }
 
 export interface FeedPage {
@@ -51,26 +90,53 @@ export interface FeedPage {
     readonly startCursor: string | null;
     readonly endCursor: string | null;
   };
-  readonly ranker: Ranker;
+  readonly rankedBy: RankedBy;
   /** Total items in the snapshot this page was cut from. */
   readonly totalCount: number;
   /** Whether the ranked list came from the snapshot cache. */
   readonly cached: boolean;
+  /** Explanations of this page's edges, computed on first use (one batch for the whole page), by post id. */
+  explain(): Promise<ReadonlyMap<string, EdgeExplanation>>;
+}
+
+export interface RankerComparison {
+  readonly k: number;
+  readonly candidates: number;
+  readonly a: { readonly ranker: Ranker; readonly top: readonly { postId: string; rank: number; score: number }[] };
+  readonly b: { readonly ranker: Ranker; readonly top: readonly { postId: string; rank: number; score: number }[] };
+  readonly overlapAtK: number;
+  readonly kendallTau: number;
+  /** Every post in either top k: its rank under each (1-based, over all candidates) and rankA - rankB. */
+  readonly shifts: readonly { postId: string; rankA: number; rankB: number; shift: number }[];
 }
 
 export interface FeedServiceOptions {
   readonly store: Store;
   readonly rankers: RankerRegistry;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly cursorSecret: string;
   readonly snapshotTtlSeconds: number;
   readonly snapshotMaxItems: number;
   readonly pipelines?: Readonly<Record<FeedKind, FeedPipeline>>;
 }
 
+/** How a request will be ranked, resolved from its arguments, the experiments and the feed's defaults. */
+type Plan =
+  | { readonly kind: 'single'; readonly ranker: Ranker; readonly experiment: ExperimentAssignment | null; readonly label: string }
+  | { readonly kind: 'interleave'; readonly a: Ranker; readonly b: Ranker; readonly label: string };
+
+interface ResolvedContext {
+  readonly community: string | null;
+  readonly contextPost: Post | null;
+  readonly label: string;
+}
+
+const isMle = (viewer: Viewer | null) => viewer?.roles.includes(ROLE_MLE) ?? false;
+
 /**
- * The feed service: what resolvers call. It resolves the ranker and the context, finds or builds the ranked snapshot
- * (running the feed's pipeline on a miss), and cuts the requested page from it.
+ * The feed service: what resolvers call. It resolves the ranking plan and the context, finds or builds the ranked
+ * snapshot (running the feed's pipeline on a miss), and cuts the requested page from it.
  */
 export class FeedService {
   private readonly snapshots: SnapshotCache;
@@ -78,6 +144,8 @@ export class FeedService {
   private readonly pipelines: Readonly<Record<FeedKind, FeedPipeline>>;
   /** Builds in progress by snapshot key: concurrent identical cold requests share one ranking (single flight). */
   private readonly inFlight = new Map<string, Promise<Snapshot>>();
+  /** Shadow scorings still running, so tests and shutdown can wait for them. */
+  private readonly shadowTasks = new Set<Promise<void>>();
 
   constructor(private readonly opts: FeedServiceOptions) {
     this.snapshots = new SnapshotCache(opts.store, opts.snapshotTtlSeconds);
@@ -85,15 +153,50 @@ export class FeedService {
     this.pipelines = opts.pipelines ?? FEED_PIPELINES;
   }
 
-  /** Resolves a ranker id, or throws UNKNOWN_RANKER listing the valid ids. */
-  resolveRanker(id: string): Ranker {
-    const ranker = this.opts.rankers.get(id);
-    if (!ranker) {
-      throw new GatewayError('UNKNOWN_RANKER', `Unknown ranker "${truncate(id)}". Valid rankers: ${this.opts.rankers.ids().join(', ')}.`, {
-        validRankers: this.opts.rankers.ids(),
-      });
+  /** Resolves to once every shadow scoring started so far has finished. */
+  async shadowsIdle(): Promise<void> {
+    while (this.shadowTasks.size > 0) await Promise.allSettled([...this.shadowTasks]);
+  }
+
+  /**
+   * A ranker a caller may use by id: UNKNOWN_RANKER (listing the valid ids) when there is none serving, FORBIDDEN
+   * when the variant is not public and the caller is not an MLE.
+   */
+  resolveRanker(id: string, viewer: Viewer | null): Ranker {
+    const variant = this.opts.rankers.variant(id);
+    const ranker = variant?.ranker;
+    if (!variant || !ranker || (!variant.config.public && !isMle(viewer))) {
+      // A non-public variant is reported as FORBIDDEN only to signed-in callers; its existence is no secret to them.
+      if (variant?.ranker && !variant.config.public && viewer) {
+        throw new GatewayError('FORBIDDEN', `Ranker "${id}" is not public: it needs the "${ROLE_MLE}" role.`, { ranker: id });
+      }
+      const valid = this.opts.rankers.list().filter((v) => v.ranker && (v.config.public || isMle(viewer))).map((v) => v.id);
+      throw new GatewayError('UNKNOWN_RANKER', `Unknown ranker "${truncate(id)}". Valid rankers: ${valid.join(', ')}.`, { validRankers: valid });
     }
     return ranker;
+  }
+
+  private plan(req: FeedRequest, pipeline: FeedPipeline): Plan {
+    if (req.ranker !== null) {
+      const m = INTERLEAVE.exec(req.ranker);
+      if (m) {
+        const a = this.resolveRanker(m[1]!, req.viewer);
+        const b = this.resolveRanker(m[2]!, req.viewer);
+        if (a.id === b.id) throw new GatewayError('BAD_USER_INPUT', 'Interleaving needs two different rankers: "interleave:A,B".', { argument: 'ranker' });
+        return { kind: 'interleave', a, b, label: `interleave:${a.id}@${a.version},${b.id}@${b.version}` };
+      }
+      const ranker = this.resolveRanker(req.ranker, req.viewer);
+      return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}` };
+    }
+    const assignment = experimentFor(this.opts.rankers.experiments(), pipeline.kind, req.viewer?.userId ?? null);
+    if (assignment) {
+      const ranker = this.opts.rankers.get(assignment.ranker);
+      if (ranker) return { kind: 'single', ranker, experiment: assignment, label: `${ranker.id}@${ranker.version}` };
+    }
+    const fallbackId = req.viewer ? pipeline.defaultRanker : pipeline.signedOutRanker;
+    const ranker = this.opts.rankers.get(fallbackId);
+    if (!ranker) throw new GatewayError('SERVICE_UNAVAILABLE', `The default ranker "${fallbackId}" of the ${pipeline.kind} feed is not loaded.`);
+    return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}` };
   }
 
   async page(req: FeedRequest, loaders: Loaders): Promise<FeedPage> {
@@ -105,10 +208,10 @@ export class FeedService {
       });
     }
     const pipeline = this.pipelines[req.kind];
-    const ranker = this.resolveRanker(req.ranker ?? (req.viewer ? pipeline.defaultRanker : pipeline.signedOutRanker));
-    const { community, contextPost, contextLabel } = await this.resolveContext(req, loaders);
+    const plan = this.plan(req, pipeline);
+    const context = await this.resolveContext(req.context, loaders);
     const info = await this.opts.store.datasetInfo();
-    const key = snapshotKey([req.kind, req.viewer?.userId ?? '', contextLabel, ranker.id, ranker.version, info?.fingerprint ?? '']);
+    const key = snapshotKey([req.kind, req.viewer?.userId ?? '', context.label, plan.label, info?.fingerprint ?? '']);
 
     let snapshot: Snapshot | null;
     let start = 0;
@@ -124,10 +227,13 @@ export class FeedService {
       snapshot = await this.snapshots.get(key);
       if (!snapshot) {
         cached = false;
-        snapshot = await this.build(key, req, pipeline, ranker, community, contextPost, loaders);
+        snapshot = await this.build(key, req, pipeline, plan, context, loaders);
       }
     }
 
+    if (plan.kind === 'single' && plan.experiment) {
+      this.opts.metrics.experimentExposures.inc({ experiment: plan.experiment.experiment, arm: plan.experiment.arm, ranker: snapshot.servedBy });
+    }
     const end = Math.min(start + req.first, snapshot.ids.length);
     const edges: FeedEdgeData[] = [];
     for (let i = start; i < end; i++) {
@@ -136,8 +242,11 @@ export class FeedService {
         score: snapshot.scores[i]!,
         rank: i + 1,
         cursor: this.cursors.encode({ key, generation: snapshot.generation, offset: i }),
+        contributedBy: snapshot.teams?.[i] ?? null,
       });
     }
+    const served = snapshot;
+    let explanations: Promise<ReadonlyMap<string, EdgeExplanation>> | null = null;
     return {
       edges,
       pageInfo: {
@@ -146,67 +255,270 @@ export class FeedService {
         startCursor: edges[0]?.cursor ?? null,
         endCursor: edges[edges.length - 1]?.cursor ?? null,
       },
-      ranker,
+      rankedBy: this.rankedBy(plan, served),
       totalCount: snapshot.ids.length,
       cached,
+      explain: () => (explanations ??= this.explainEdges(edges, served, req, context, loaders)),
     };
   }
 
-  private async resolveContext(
-    req: FeedRequest,
-    loaders: Loaders,
-  ): Promise<{ community: string | null; contextPost: Post | null; contextLabel: string }> {
-    const ctx = req.context;
-    if (!ctx) return { community: null, contextPost: null, contextLabel: '' };
+  private rankedBy(plan: Plan, s: Snapshot): RankedBy {
+    if (plan.kind === 'interleave') {
+      return {
+        ranker: {
+          id: `interleave:${plan.a.id},${plan.b.id}`,
+          version: `${plan.a.id}@${plan.a.version},${plan.b.id}@${plan.b.version}`,
+          description: `Team-draft interleaving of "${plan.a.id}" and "${plan.b.id}": each edge's contributedBy names the ranker that placed it.`,
+          features: [...new Set([...plan.a.features, ...plan.b.features])],
+        },
+        experiment: null,
+        fallbackFrom: null,
+        fallbackReason: null,
+      };
+    }
+    const served = s.fallbackFrom ? (this.opts.rankers.get(s.servedBy) ?? plan.ranker) : plan.ranker;
+    return {
+      ranker: { id: s.servedBy, version: s.servedByVersion, description: served.description, features: served.features },
+      experiment: plan.experiment,
+      fallbackFrom: s.fallbackFrom,
+      fallbackReason: s.fallbackReason,
+    };
+  }
+
+  private async resolveContext(ctx: FeedContext | null, loaders: Loaders): Promise<ResolvedContext> {
+    if (!ctx) return { community: null, contextPost: null, label: '' };
     if ('community' in ctx) {
       const name = ctx.community;
       const found = isPlausibleCommunityName(name) ? await loaders.communities.load(name) : null;
       if (!found) throw new GatewayError('NOT_FOUND', `No community named "${truncate(name)}".`, { context: 'community' });
-      return { community: found.name, contextPost: null, contextLabel: `community:${found.name}` };
+      return { community: found.name, contextPost: null, label: `community:${found.name}` };
     }
     const id = ctx.post;
     const post = isPlausiblePostId(id) ? await loaders.posts.load(id) : null;
     if (!post) throw new GatewayError('NOT_FOUND', `No post with id "${truncate(id)}".`, { context: 'post' });
-    return { community: null, contextPost: post, contextLabel: `post:${post.id}` };
+    return { community: null, contextPost: post, label: `post:${post.id}` };
   }
 
-  private build(
-    key: string,
-    req: FeedRequest,
-    pipeline: FeedPipeline,
-    ranker: Ranker,
-    community: string | null,
-    contextPost: Post | null,
-    loaders: Loaders,
-  ): Promise<Snapshot> {
+  private build(key: string, req: FeedRequest, pipeline: FeedPipeline, plan: Plan, context: ResolvedContext, loaders: Loaders): Promise<Snapshot> {
     const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = withSpan('feed.build', { 'feed.kind': req.kind, 'ranker.id': ranker.id }, async () => {
+    const promise = withSpan('feed.build', { 'feed.kind': req.kind, 'ranking.plan': plan.kind }, async () => {
       const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
-      const ranked = await runPipeline(
-        { pipeline, ranker, viewer, community, contextPost, maxItems: this.opts.snapshotMaxItems },
-        { store: this.opts.store, loaders, logger: this.opts.logger },
-      );
-      const snapshot: Snapshot = {
-        generation: SnapshotCache.newGeneration(),
-        createdAt: Date.now(),
-        rankerId: ranker.id,
-        rankerVersion: ranker.version,
-        ids: ranked.ids,
-        scores: ranked.scores,
-      };
-      await this.snapshots.put(key, snapshot);
-      this.opts.logger.debug({ feed: req.kind, ranker: ranker.id, stats: ranked.stats }, 'ranked feed');
+      const { inputs, stats } = await gatherCandidates({ pipeline, viewer, community: context.community, contextPost: context.contextPost }, {
+        store: this.opts.store,
+        loaders,
+        logger: this.opts.logger,
+      });
+      const max = this.opts.snapshotMaxItems;
+      let snapshot: Snapshot;
+      let ttl: number | undefined;
+      if (plan.kind === 'interleave') {
+        const [sa, sb] = await Promise.all([this.scoreWithFallback(plan.a, inputs), this.scoreWithFallback(plan.b, inputs)]);
+        const orderA = rankOrder(inputs, sa.scores);
+        const orderB = rankOrder(inputs, sb.scores);
+        const rand = seededRandom(`interleave:${key}`);
+        const merged = teamDraftInterleave(orderA, orderB, max, () => rand() < 0.5);
+        const teamIds = [sa.ranker.id, sb.ranker.id];
+        snapshot = {
+          ...newSnapshot(plan.a, null, null),
+          servedBy: `interleave:${plan.a.id},${plan.b.id}`,
+          servedByVersion: `${plan.a.id}@${plan.a.version},${plan.b.id}@${plan.b.version}`,
+          ids: merged.items.map((i) => inputs[i]!.post.id),
+          // An interleaved list has no common score scale: edges carry their position from the top, descending.
+          scores: merged.items.map((_, i) => merged.items.length - i),
+          teams: merged.teams.map((t) => teamIds[t]!),
+        };
+        if (sa.fallbackFrom || sb.fallbackFrom) ttl = FALLBACK_SNAPSHOT_TTL_SECONDS;
+      } else {
+        const scored = await this.scoreWithFallback(plan.ranker, inputs);
+        const order = rankOrder(inputs, scored.scores).slice(0, max);
+        snapshot = {
+          ...newSnapshot(scored.ranker, scored.fallbackFrom, scored.fallbackReason),
+          ids: order.map((i) => inputs[i]!.post.id),
+          scores: order.map((i) => scored.scores[i]!),
+        };
+        if (scored.fallbackFrom) ttl = FALLBACK_SNAPSHOT_TTL_SECONDS;
+        else this.startShadows(plan.ranker, inputs, scored.scores);
+      }
+      await this.snapshots.put(key, snapshot, ttl);
+      this.opts.logger.debug({ feed: req.kind, ranking: plan.label, stats, items: snapshot.ids.length }, 'ranked feed');
       return snapshot;
     }).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
     return promise;
   }
+
+  /**
+   * Scores with a variant under its deadline; on failure or timeout its fallback serves instead (and the answer says
+   * so). Without a fallback the failure reaches the client as SERVICE_UNAVAILABLE.
+   */
+  private async scoreWithFallback(
+    ranker: Ranker,
+    inputs: readonly FeatureInput[],
+  ): Promise<{ ranker: Ranker; scores: Float64Array; fallbackFrom: string | null; fallbackReason: string | null }> {
+    const variant = this.opts.rankers.variant(ranker.id);
+    const timeoutMs = variant?.config.timeoutMs;
+    try {
+      const scores = await withDeadline((signal) => scoreCandidates(ranker, inputs, signal), timeoutMs);
+      return { ranker, scores, fallbackFrom: null, fallbackReason: null };
+    } catch (err) {
+      const reason = err instanceof DeadlineExceeded ? `deadline of ${timeoutMs} ms exceeded` : `failed: ${(err as Error).message}`.slice(0, 300);
+      const fallbackId = variant?.config.fallback;
+      const fallback = fallbackId ? this.opts.rankers.get(fallbackId) : undefined;
+      this.opts.logger.warn({ ranker: ranker.id, fallback: fallbackId ?? null, reason }, 'ranker failed');
+      if (!fallback || fallback.id === ranker.id) {
+        throw new GatewayError('SERVICE_UNAVAILABLE', `Ranker "${ranker.id}" ${reason}, and it has no fallback.`, { ranker: ranker.id });
+      }
+      this.opts.metrics.rankerFallbacks.inc({ variant: ranker.id, fallback: fallback.id, reason: err instanceof DeadlineExceeded ? 'deadline' : 'error' });
+      const scores = await scoreCandidates(fallback, inputs);
+      return { ranker: fallback, scores, fallbackFrom: ranker.id, fallbackReason: reason };
+    }
+  }
+
+  /** Scores the variant's shadows on the same candidates after the answer has gone; records their agreement. */
+  private startShadows(served: Ranker, inputs: readonly FeatureInput[], servedScores: Float64Array): void {
+    const shadows = this.opts.rankers.variant(served.id)?.config.shadows ?? [];
+    for (const shadowId of shadows) {
+      const shadow = this.opts.rankers.get(shadowId);
+      if (!shadow) continue;
+      const labels = { variant: served.id, shadow: shadowId };
+      const task = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => withDeadline((signal) => scoreCandidates(shadow, inputs, signal), SHADOW_TIMEOUT_MS))
+        .then((shadowScores) => {
+          const servedOrder = rankOrder(inputs, servedScores);
+          const shadowOrder = rankOrder(inputs, shadowScores);
+          this.opts.metrics.shadowTopKOverlap.observe(labels, overlapAtK(servedOrder, shadowOrder, SHADOW_TOP_K));
+          const top = servedOrder.slice(0, SHADOW_TAU_ITEMS);
+          this.opts.metrics.shadowKendallTau.observe(labels, kendallTau(top.map((i) => servedScores[i]!), top.map((i) => shadowScores[i]!)));
+        })
+        .catch((err: unknown) => {
+          this.opts.metrics.shadowFailures.inc(labels);
+          this.opts.logger.warn({ ...labels, err: (err as Error)?.message }, 'shadow scoring failed');
+        })
+        .finally(() => this.shadowTasks.delete(task));
+      this.shadowTasks.add(task);
+    }
+  }
+
+  /** Explanations for a page's edges: the posts are re-hydrated (one batch) and explained by the ranker that placed them. */
+  private async explainEdges(
+    edges: readonly FeedEdgeData[],
+    snapshot: Snapshot,
+    req: FeedRequest,
+    context: ResolvedContext,
+    loaders: Loaders,
+  ): Promise<ReadonlyMap<string, EdgeExplanation>> {
+    const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
+    const posts = (await loaders.posts.loadMany(edges.map((e) => e.postId))).filter((p): p is Post => !!p && !(p instanceof Error));
+    const inputs = await featureInputs(posts, { viewer, contextPost: context.contextPost }, loaders);
+    const out = new Map<string, EdgeExplanation>();
+    const byRanker = new Map<string, FeatureInput[]>();
+    for (const input of inputs) {
+      const edge = edges.find((e) => e.postId === input.post.id)!;
+      const rankerId = edge.contributedBy ?? snapshot.servedBy;
+      let list = byRanker.get(rankerId);
+      if (!list) byRanker.set(rankerId, (list = []));
+      list.push(input);
+    }
+    for (const [rankerId, list] of byRanker) {
+      const ranker = this.opts.rankers.get(rankerId);
+      if (!ranker) continue;
+      const { batch, explanation } = await explainCandidates(ranker, list);
+      const width = ranker.features.length;
+      list.forEach((input, r) => {
+        out.set(input.post.id, {
+          ranker: ranker.id,
+          rankerVersion: ranker.version,
+          features: ranker.features.map((name, c) => {
+            const v = batch.values[r * width + c]!;
+            return { name, value: Number.isNaN(v) ? null : v, contribution: explanation ? explanation.contributions[r * (width + 1) + c]! : null };
+          }),
+          bias: explanation ? explanation.contributions[r * (width + 1) + width]! : null,
+        });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The same candidate set ranked by two variants: both top-k lists, overlap@k, Kendall's tau over every candidate,
+   * and each top-k item's rank shift. For MLEs (the resolver checks the role).
+   */
+  async compare(
+    req: { viewerId: string | null; context: FeedContext | null; a: string; b: string; k: number; caller: Viewer | null },
+    loaders: Loaders,
+  ): Promise<RankerComparison> {
+    if (!Number.isInteger(req.k) || req.k < 1 || req.k > MAX_COMPARE_K) {
+      throw new GatewayError('BAD_USER_INPUT', `"k" must be between 1 and ${MAX_COMPARE_K} (got ${req.k}).`, { argument: 'k' });
+    }
+    const a = this.resolveRanker(req.a, req.caller);
+    const b = this.resolveRanker(req.b, req.caller);
+    const kind: FeedKind = !req.context ? 'home' : 'community' in req.context ? 'community' : 'post';
+    if (kind === 'home' && req.viewerId === null) throw new GatewayError('BAD_USER_INPUT', 'Comparing on the home feed needs a viewer (sign in or pass "viewer").');
+    const context = await this.resolveContext(req.context, loaders);
+    const viewer = req.viewerId !== null ? await loaders.viewers.load(req.viewerId) : null;
+    const { inputs } = await gatherCandidates({ pipeline: this.pipelines[kind], viewer, community: context.community, contextPost: context.contextPost }, {
+      store: this.opts.store,
+      loaders,
+      logger: this.opts.logger,
+    });
+    const [sa, sb] = await Promise.all([scoreCandidates(a, inputs), scoreCandidates(b, inputs)]);
+    const orderA = rankOrder(inputs, sa);
+    const orderB = rankOrder(inputs, sb);
+    const rankA = new Map(orderA.map((idx, r) => [idx, r + 1]));
+    const rankB = new Map(orderB.map((idx, r) => [idx, r + 1]));
+    const k = Math.min(req.k, inputs.length);
+    const top = (order: number[], scores: Float64Array) => order.slice(0, k).map((idx, r) => ({ postId: inputs[idx]!.post.id, rank: r + 1, score: scores[idx]! }));
+    const union = [...new Set([...orderA.slice(0, k), ...orderB.slice(0, k)])];
+    return {
+      k,
+      candidates: inputs.length,
+      a: { ranker: a, top: top(orderA, sa) },
+      b: { ranker: b, top: top(orderB, sb) },
+      overlapAtK: overlapAtK(orderA, orderB, k),
+      kendallTau: kendallTau(sa, sb),
+      shifts: union.map((idx) => ({ postId: inputs[idx]!.post.id, rankA: rankA.get(idx)!, rankB: rankB.get(idx)!, shift: rankA.get(idx)! - rankB.get(idx)! })),
+    };
+  }
+}
+
+function newSnapshot(servedBy: Ranker, fallbackFrom: string | null, fallbackReason: string | null): Snapshot {
+  return {
+    generation: SnapshotCache.newGeneration(),
+    createdAt: Date.now(),
+    servedBy: servedBy.id,
+    servedByVersion: servedBy.version,
+    fallbackFrom,
+    fallbackReason,
+    ids: [],
+    scores: [],
+    teams: null,
+  };
+}
+
+class DeadlineExceeded extends Error {}
+
+/** Runs `fn` with an AbortSignal that fires after `ms`, and stops waiting for it then even if it ignores the signal. */
+async function withDeadline<T>(fn: (signal?: AbortSignal) => Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return fn();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(new DeadlineExceeded(`deadline of ${ms} ms exceeded`));
+      reject(new DeadlineExceeded(`deadline of ${ms} ms exceeded`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
- * Snapshot keys are a hash of what determines the ranked list: feed, viewer, context, ranker id and version, and the
- * content's fingerprint. Hashing keeps user-supplied text out of store keys and bounds their length.
+ * Snapshot keys are a hash of what determines the ranked list: feed, viewer, context, ranking plan (ranker ids and
+ * versions), and the content's fingerprint. Hashing keeps user-supplied text out of store keys and bounds their length.
  */
 function snapshotKey(parts: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 32);

@@ -1,25 +1,22 @@
 import { CANDIDATE_SOURCES } from '../candidates';
-import type { Post } from '../content';
+import type { Community, Post } from '../content';
 import { buildFeatureBatch } from '../features/batch';
 import type { Loaders } from '../features/loaders';
 import type { FeatureInput } from '../features/registry';
 import { titleTokens } from '../features/title-tokens';
 import type { ViewerProfile } from '../features/viewers';
 import { FILTERS } from '../filters';
-import type { Ranker } from '../rankers/ranker';
+import type { Explanation, FeatureBatch, Ranker } from '../rankers/ranker';
 import type { Store } from '../store/store';
 import type { Logger } from '../telemetry/logger';
 import { withSpan } from '../telemetry/tracing';
 import type { FeedPipeline } from './feeds';
 
-export interface PipelineRequest {
+export interface CandidateRequest {
   readonly pipeline: FeedPipeline;
-  readonly ranker: Ranker;
   readonly viewer: ViewerProfile | null;
   readonly community: string | null;
   readonly contextPost: Post | null;
-  /** Keep at most this many ranked items. */
-  readonly maxItems: number;
 }
 
 export interface PipelineDeps {
@@ -34,27 +31,24 @@ export interface PipelineStats {
   readonly failedSources: readonly string[];
   readonly unique: number;
   readonly filtered: Readonly<Record<string, number>>;
-  readonly scored: number;
 }
 
-/** A ranked list: ids and scores in rank order (score non-increasing). */
-export interface RankedList {
-  readonly ids: string[];
-  readonly scores: number[];
+/** The hydrated, filtered candidates of one request: what any ranker scores. */
+export interface Candidates {
+  readonly inputs: readonly FeatureInput[];
   readonly stats: PipelineStats;
 }
 
 /**
- * Runs one feed pipeline: scatter to the candidate sources in parallel, gather and de-duplicate, hydrate the posts
- * through the request's DataLoaders (one batch), filter, build the ranker's feature rows, score, and sort.
+ * The retrieval half of a feed pipeline: scatter to the candidate sources in parallel, gather and de-duplicate,
+ * hydrate the posts through the request's DataLoaders (one batch), filter, and hydrate the communities (one batch).
  *
  * A failing source contributes nothing (fail open) and is logged; when every source fails the request fails with
  * the first error, since an empty feed would hide an outage.
  */
-export function runPipeline(req: PipelineRequest, deps: PipelineDeps): Promise<RankedList> {
-  const { pipeline, ranker } = req;
-  return withSpan('pipeline.run', { 'feed.kind': pipeline.kind, 'ranker.id': ranker.id, 'ranker.version': ranker.version }, async (span) => {
-    // 1. Scatter / gather.
+export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps): Promise<Candidates> {
+  const { pipeline } = req;
+  return withSpan('pipeline.candidates', { 'feed.kind': pipeline.kind }, async (span) => {
     const results = await Promise.allSettled(
       pipeline.sources.map((step) => {
         const source = CANDIDATE_SOURCES[step.source];
@@ -84,7 +78,6 @@ export function runPipeline(req: PipelineRequest, deps: PipelineDeps): Promise<R
     });
     if (failedSources.length === pipeline.sources.length && firstError) throw firstError;
 
-    // 2. Hydrate posts: one batch for all candidates.
     const posts = await withSpan('features.hydrate', { 'candidates.count': candidateIds.length }, async () => {
       const loaded = await deps.loaders.posts.loadMany(candidateIds);
       const out: Post[] = [];
@@ -95,7 +88,6 @@ export function runPipeline(req: PipelineRequest, deps: PipelineDeps): Promise<R
       return out;
     });
 
-    // 3. Filter.
     const filtered: Record<string, number> = {};
     let kept = posts;
     for (const name of pipeline.filters) {
@@ -106,28 +98,55 @@ export function runPipeline(req: PipelineRequest, deps: PipelineDeps): Promise<R
       filtered[name] = before - kept.length;
     }
 
-    // 4. Features for the ranker's declared columns. Communities come in one batch too.
-    const communityNames = [...new Set(kept.map((p) => p.community))];
-    const communities = new Map<string, Awaited<ReturnType<Loaders['communities']['load']>>>();
-    const loadedCommunities = await deps.loaders.communities.loadMany(communityNames);
-    loadedCommunities.forEach((c, i) => communities.set(communityNames[i]!, c instanceof Error ? null : c));
-    const contextTokens = req.contextPost ? new Set(titleTokens(req.contextPost.title)) : null;
-    const inputs: FeatureInput[] = kept.map((post) => ({ post, community: communities.get(post.community) ?? null, viewer: req.viewer, contextTokens }));
-    const batch = buildFeatureBatch(ranker.features, inputs);
-
-    // 5. Score and sort.
-    const raw = await withSpan('rank.score', { 'ranker.id': ranker.id, 'batch.rows': batch.rows }, () => ranker.score(batch));
-    if (raw.length !== batch.rows) {
-      throw new Error(`ranker "${ranker.id}" returned ${raw.length} scores for ${batch.rows} rows`);
-    }
-    // A NaN would make the sort inconsistent and cannot be sent as a GraphQL Float: rank it last instead.
-    const scores = Float64Array.from(raw, (v) => (Number.isFinite(v) ? v : -Number.MAX_VALUE));
-    const order = kept.map((_, i) => i);
-    // Ties break by id so the same input always ranks the same way, whichever backend served it.
-    order.sort((a, b) => scores[b]! - scores[a]! || (kept[a]!.id < kept[b]!.id ? -1 : kept[a]!.id > kept[b]!.id ? 1 : 0));
-    const top = order.slice(0, req.maxItems);
-    const stats: PipelineStats = { retrieved, failedSources, unique: candidateIds.length, filtered, scored: batch.rows };
-    span.setAttributes({ 'candidates.unique': candidateIds.length, 'candidates.scored': batch.rows, 'ranked.count': top.length });
-    return { ids: top.map((i) => kept[i]!.id), scores: top.map((i) => scores[i]!), stats };
+    const inputs = await featureInputs(kept, req, deps.loaders);
+    span.setAttributes({ 'candidates.unique': candidateIds.length, 'candidates.kept': inputs.length });
+    return { inputs, stats: { retrieved, failedSources, unique: candidateIds.length, filtered } };
   });
+}
+
+/** What the feature registry computes features from, for each post: communities are read in one batch. */
+export async function featureInputs(
+  posts: readonly Post[],
+  req: { viewer: ViewerProfile | null; contextPost: Post | null },
+  loaders: Loaders,
+): Promise<FeatureInput[]> {
+  const names = [...new Set(posts.map((p) => p.community))];
+  const loaded = await loaders.communities.loadMany(names);
+  const communities = new Map<string, Community | null>();
+  loaded.forEach((c, i) => communities.set(names[i]!, c instanceof Error ? null : c));
+  const contextTokens = req.contextPost ? new Set(titleTokens(req.contextPost.title)) : null;
+  return posts.map((post) => ({ post, community: communities.get(post.community) ?? null, viewer: req.viewer, contextTokens }));
+}
+
+/**
+ * Scores candidates with one ranker: builds exactly the columns it declares and checks the batch contract.
+ * Non-finite scores are ranked last (a NaN would make the sort inconsistent and is not a GraphQL Float).
+ */
+export function scoreCandidates(ranker: Ranker, inputs: readonly FeatureInput[], signal?: AbortSignal): Promise<Float64Array> {
+  return withSpan('rank.score', { 'ranker.id': ranker.id, 'ranker.version': ranker.version, 'batch.rows': inputs.length }, async () => {
+    const batch: FeatureBatch = buildFeatureBatch(ranker.features, inputs);
+    const raw = await ranker.score(batch, { signal });
+    if (raw.length !== batch.rows) throw new Error(`ranker "${ranker.id}" returned ${raw.length} scores for ${batch.rows} rows`);
+    return Float64Array.from(raw, (v) => (Number.isFinite(v) ? v : -Number.MAX_VALUE));
+  });
+}
+
+/** Explains candidates with one ranker (its declared features' values and contributions), or null if it cannot. */
+export async function explainCandidates(ranker: Ranker, inputs: readonly FeatureInput[]): Promise<{ batch: FeatureBatch; explanation: Explanation | null }> {
+  const batch = buildFeatureBatch(ranker.features, inputs);
+  const explanation = ranker.explain ? await ranker.explain(batch) : null;
+  return { batch, explanation };
+}
+
+/** Candidate indices in rank order: score descending, ties by post id so every backend ranks identically. */
+export function rankOrder(inputs: readonly FeatureInput[], scores: Float64Array): number[] {
+  const order = inputs.map((_, i) => i);
+  order.sort((a, b) => {
+    const d = scores[b]! - scores[a]!;
+    if (d !== 0) return d;
+    const ia = inputs[a]!.post.id;
+    const ib = inputs[b]!.post.id;
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  });
+  return order;
 }

@@ -2,7 +2,7 @@ import { TokenService } from '../../src/auth/tokens';
 import { seedStore } from '../../src/bootstrap';
 import { loadConfig, type Config } from '../../src/config';
 import type { Corpus } from '../../src/content';
-import { loadRankerFile } from '../../src/rankers/registry';
+import { loadRankerFile, type RankerRegistry } from '../../src/rankers/registry';
 import { createGateway, type Gateway } from '../../src/server';
 import { EmbeddedStore } from '../../src/store/embedded';
 import { RedisStore } from '../../src/store/redis';
@@ -18,6 +18,7 @@ export interface TestGateway {
   readonly store: Store;
   readonly config: Config;
   readonly tokens: TokenService;
+  readonly rankers: RankerRegistry;
   /** A bearer token for `userId` (signed with the gateway's secret). */
   token(userId: string, roles?: string[]): Promise<string>;
   /** POSTs a GraphQL request; returns the HTTP status and the parsed body. */
@@ -37,6 +38,10 @@ export async function startTestGateway(opts: {
   keyPrefix?: string;
   /** Use this store (seeded with `corpus` unless it already holds it) instead of making one. */
   store?: Store;
+  /** A ranker configuration file instead of models/rankers.json. */
+  rankersConfig?: string;
+  /** Watch the ranker configuration for changes, as `npm start` does. */
+  watchRankers?: boolean;
   env?: Record<string, string>;
 }): Promise<TestGateway> {
   const config = loadConfig({
@@ -44,6 +49,7 @@ export async function startTestGateway(opts: {
     PORT: '0',
     HOST: '127.0.0.1',
     ...(opts.backend === 'redis' ? { REDIS_URL: opts.redisUrl, REDIS_KEY_PREFIX: opts.keyPrefix ?? 'rgtest:' } : {}),
+    ...(opts.rankersConfig ? { RANKERS_CONFIG: opts.rankersConfig } : {}),
     ...opts.env,
   });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -61,7 +67,9 @@ export async function startTestGateway(opts: {
   const held = await store.datasetInfo();
   if (held?.fingerprint !== opts.corpus.info.fingerprint) await seedStore(store, opts.corpus);
   const tokens = new TokenService(config.jwtSecret);
-  const gateway = createGateway({ config, store, rankers: await loadRankerFile(config.rankersConfigPath), tokens, logger, demoToken: await tokens.sign('demo-viewer') });
+  const rankers = await loadRankerFile(config.rankersConfigPath, logger);
+  if (opts.watchRankers) rankers.watch(50);
+  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken: await tokens.sign('demo-viewer') });
   const address = await gateway.listen();
   const url = `http://127.0.0.1:${address.port}/graphql`;
   return {
@@ -84,8 +92,11 @@ export async function startTestGateway(opts: {
       }
       return { status: res.status, body };
     },
+    rankers,
     async close() {
       await gateway.close();
+      await gateway.feeds.shadowsIdle();
+      await rankers.close();
       await store.close();
     },
   };

@@ -68,7 +68,7 @@ describe('one cold home feed request', () => {
       return found[0]!;
     };
     const build = one('feed.build');
-    const run = one('pipeline.run');
+    const candidates = one('pipeline.candidates');
     const subs = one('candidates.subscriptions');
     const popular = one('candidates.popular');
     const hydrate = one('features.hydrate');
@@ -76,19 +76,19 @@ describe('one cold home feed request', () => {
     const put = one('cache.put');
     expect(byName('cache.get').length).toBeGreaterThanOrEqual(1);
     const parent = (s: ReadableSpan) => s.parentSpanContext?.spanId;
-    expect(parent(run)).toBe(build.spanContext().spanId);
-    for (const s of [subs, popular, hydrate, score]) expect(parent(s)).toBe(run.spanContext().spanId);
-    expect(parent(put)).toBe(build.spanContext().spanId);
-    expect(run.attributes['feed.kind']).toBe('home');
-    expect(run.attributes['ranker.id']).toBe('personalized');
+    expect(parent(candidates)).toBe(build.spanContext().spanId);
+    for (const s of [subs, popular, hydrate]) expect(parent(s)).toBe(candidates.spanContext().spanId);
+    for (const s of [score, put]) expect(parent(s)).toBe(build.spanContext().spanId);
+    expect(candidates.attributes['feed.kind']).toBe('home');
+    expect(score.attributes['ranker.id']).toBe('personalized');
     expect(subs.attributes['candidates.count']).toBeGreaterThan(0);
-    expect(score.attributes['batch.rows']).toBe(run.attributes['candidates.scored']);
+    expect(score.attributes['batch.rows']).toBe(candidates.attributes['candidates.kept']);
     // Spans carry ids and counts only: not the viewer's id, not their token.
     const everything = JSON.stringify(spans.map((s) => s.attributes));
     expect(everything).not.toContain('span-viewer');
     expect(everything).not.toContain(token);
     // All spans of the request belong to one trace.
-    expect(new Set([build, run, subs, popular, hydrate, score, put].map((s) => s.spanContext().traceId)).size).toBe(1);
+    expect(new Set([build, candidates, subs, popular, hydrate, score, put].map((s) => s.spanContext().traceId)).size).toBe(1);
   });
 
   test('reads posts and communities in one batch each, including the fields of the answer', async () => {

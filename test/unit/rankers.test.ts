@@ -38,7 +38,7 @@ describe('Ranker contract (every configured ranker)', () => {
   });
 
   test('scoring does not modify the batch', async () => {
-    for (const r of registry.list()) {
+    for (const r of registry.list().map((v) => v.ranker!)) {
       const batch = batchFor(r, 10);
       const before = Float64Array.from(batch.values);
       await r.score(batch);
@@ -47,7 +47,7 @@ describe('Ranker contract (every configured ranker)', () => {
   });
 
   test('an empty batch scores to an empty array', async () => {
-    for (const r of registry.list()) expect(await r.score({ features: r.features, rows: 0, values: new Float64Array(0) })).toHaveLength(0);
+    for (const r of registry.list().map((v) => v.ranker!)) expect(await r.score({ features: r.features, rows: 0, values: new Float64Array(0) })).toHaveLength(0);
   });
 });
 
@@ -100,10 +100,10 @@ describe('ranker registry', () => {
     await expect(createRankers([spec, spec])).rejects.toThrow(/duplicate ranker id "x"/);
   });
   test('refuses a ranker that needs a feature the registry does not have', async () => {
-    await expect(createRankers([{ ...spec, kind: 'linear-blend', params: { weights: { no_such_feature: 1 } } }])).rejects.toThrow(/unknown feature "no_such_feature"/);
+    await expect(createRankers([{ ...spec, kind: 'linear', params: { weights: { no_such_feature: 1 } } }])).rejects.toThrow(/unknown feature "no_such_feature"/);
   });
   test('refuses bad parameters with the variant id', async () => {
-    await expect(createRankers([{ ...spec, kind: 'linear-blend', params: { weights: {} } }])).rejects.toThrow(/ranker "x"/);
+    await expect(createRankers([{ ...spec, kind: 'linear', params: { weights: {} } }])).rejects.toThrow(/ranker "x"/);
   });
   test('a missing or broken configuration file fails with its path', async () => {
     await expect(loadRankerFile('/nonexistent/rankers.json')).rejects.toThrow(/cannot read ranker configuration \/nonexistent\/rankers.json/);
