@@ -23,7 +23,17 @@ export interface FeatureInput {
   readonly viewer: ViewerProfile | null;
   /** Title tokens of the context post, for a post-context feed; null otherwise. */
   readonly contextTokens: ReadonlySet<string> | null;
+  /** The context post's community, for a post-context feed; null otherwise. */
+  readonly contextCommunity?: string | null;
 }
+
+const IMAGE_DOMAINS = /(^|\.)(imgur\.com|i\.imgur\.com|i\.redd\.it|flickr\.com|staticflickr\.com|photobucket\.com|tinypic\.com|deviantart\.com|minus\.com|quickmeme\.com|qkme\.me|memecrunch\.com)$/i;
+const IMAGE_URL = /\.(jpe?g|png|gif|webp)(\?.*)?$/i;
+const VIDEO_DOMAINS = /(^|\.)(youtube\.com|youtu\.be|vimeo\.com|liveleak\.com|gfycat\.com|vine\.co|twitch\.tv|dailymotion\.com)$/i;
+
+const log10p = (x: number) => Math.log10(1 + Math.max(0, x));
+const bool = (b: boolean) => (b ? 1 : 0);
+const utc = (seconds: number) => new Date(seconds * 1000);
 
 export interface FeatureDefinition {
   readonly name: string;
@@ -109,6 +119,187 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: '1 for a post marked over 18.',
     missing: 'never missing',
     compute: ({ post }) => (post.over18 ? 1 : 0),
+  },
+  {
+    name: 'ups',
+    type: 'int',
+    description: 'Upvotes as published (vote-fuzzed in the 2013 data).',
+    missing: 'never missing',
+    compute: ({ post }) => post.ups,
+  },
+  {
+    name: 'downs',
+    type: 'int',
+    description: 'Downvotes as published.',
+    missing: 'never missing',
+    compute: ({ post }) => post.downs,
+  },
+  {
+    name: 'log_score',
+    type: 'float',
+    description: 'sign(s) * log10(max(|s|, 1)) of the net score: the vote part of hot.',
+    missing: 'never missing',
+    compute: ({ post }) => Math.sign(post.score) * Math.log10(Math.max(Math.abs(post.score), 1)),
+  },
+  {
+    name: 'log_comments',
+    type: 'float',
+    description: 'log10(1 + comments).',
+    missing: 'never missing',
+    compute: ({ post }) => log10p(post.numComments),
+  },
+  {
+    name: 'comments_per_vote',
+    type: 'float',
+    description: 'Comments per vote cast: how much discussion a post draws for its attention.',
+    missing: 'no votes recorded',
+    compute: ({ post }) => (post.ups + post.downs > 0 ? post.numComments / (post.ups + post.downs) : NaN),
+  },
+  {
+    name: 'controversy',
+    type: 'float',
+    description: 'min(ups, downs) / max(ups, downs): 1 when votes split evenly.',
+    missing: 'no votes recorded',
+    compute: ({ post }) => (Math.max(post.ups, post.downs) > 0 ? Math.min(post.ups, post.downs) / Math.max(post.ups, post.downs) : NaN),
+  },
+  {
+    name: 'title_chars',
+    type: 'int',
+    description: 'Title length in characters.',
+    missing: 'never missing',
+    compute: ({ post }) => post.title.length,
+  },
+  {
+    name: 'title_words',
+    type: 'int',
+    description: 'Title length in words.',
+    missing: 'never missing',
+    compute: ({ post }) => post.title.split(/\s+/).filter(Boolean).length,
+  },
+  {
+    name: 'title_is_question',
+    type: 'bool',
+    description: 'The title ends with a question mark.',
+    missing: 'never missing',
+    compute: ({ post }) => bool(/\?\s*$/.test(post.title)),
+  },
+  {
+    name: 'title_has_digit',
+    type: 'bool',
+    description: 'The title contains a digit.',
+    missing: 'never missing',
+    compute: ({ post }) => bool(/\d/.test(post.title)),
+  },
+  {
+    name: 'title_upper_ratio',
+    type: 'float',
+    description: 'Share of upper-case letters among the title\'s letters (shouting).',
+    missing: 'a title without letters',
+    compute: ({ post }) => {
+      const letters = post.title.replace(/[^\p{L}]/gu, '');
+      return letters.length > 0 ? letters.replace(/[^\p{Lu}]/gu, '').length / letters.length : NaN;
+    },
+  },
+  {
+    name: 'title_is_oc',
+    type: 'bool',
+    description: 'The title marks original content ("[OC]").',
+    missing: 'never missing',
+    compute: ({ post }) => bool(/[[(]\s*oc\s*[\])]/i.test(post.title)),
+  },
+  {
+    name: 'title_is_til',
+    type: 'bool',
+    description: 'The title starts with "TIL" (today I learned).',
+    missing: 'never missing',
+    compute: ({ post }) => bool(/^\s*TIL\b/i.test(post.title)),
+  },
+  {
+    name: 'link_is_image',
+    type: 'bool',
+    description: 'The link points to an image (image host or image file).',
+    missing: 'never missing',
+    compute: ({ post }) => bool((post.domain !== null && IMAGE_DOMAINS.test(post.domain)) || (post.url !== null && IMAGE_URL.test(post.url))),
+  },
+  {
+    name: 'link_is_video',
+    type: 'bool',
+    description: 'The link points to a video host.',
+    missing: 'never missing',
+    compute: ({ post }) => bool(post.domain !== null && VIDEO_DOMAINS.test(post.domain)),
+  },
+  {
+    name: 'hour_of_day',
+    type: 'int',
+    description: 'Hour of creation, 0-23 UTC.',
+    missing: 'never missing',
+    compute: ({ post }) => utc(post.createdUtc).getUTCHours(),
+  },
+  {
+    name: 'day_of_week',
+    type: 'int',
+    description: 'Day of creation, 0 (Sunday) to 6, UTC.',
+    missing: 'never missing',
+    compute: ({ post }) => utc(post.createdUtc).getUTCDay(),
+  },
+  {
+    name: 'post_year',
+    type: 'int',
+    description: 'Year of creation (UTC).',
+    missing: 'never missing',
+    compute: ({ post }) => utc(post.createdUtc).getUTCFullYear(),
+  },
+  {
+    name: 'community_log_subscribers',
+    type: 'float',
+    description: "log10(1 + subscribers) of the post's community.",
+    missing: 'community absent from the manifest',
+    compute: ({ community }) => (community?.subscribers != null ? log10p(community.subscribers) : NaN),
+  },
+  {
+    name: 'community_post_count',
+    type: 'int',
+    description: "Posts of the post's community in the corpus.",
+    missing: 'community unknown',
+    compute: ({ community }) => community?.postCount ?? NaN,
+  },
+  {
+    name: 'viewer_subscribed',
+    type: 'bool',
+    description: "Whether the viewer subscribes to the post's community.",
+    missing: 'signed-out request (no viewer)',
+    compute: ({ post, viewer }) => (viewer ? bool(viewer.affinity.has(post.community)) : NaN),
+  },
+  {
+    name: 'viewer_affinity_rank',
+    type: 'int',
+    description: "Rank of the post's community among the viewer's subscriptions (1 = strongest affinity).",
+    missing: 'signed out, or the viewer does not subscribe to the community',
+    compute: ({ post, viewer }) => {
+      const i = viewer ? viewer.subscriptions.findIndex((s) => s.community === post.community) : -1;
+      return i >= 0 ? i + 1 : NaN;
+    },
+  },
+  {
+    name: 'viewer_subscription_count',
+    type: 'int',
+    description: 'How many communities the viewer subscribes to.',
+    missing: 'signed-out request (no viewer)',
+    compute: ({ viewer }) => (viewer ? viewer.subscriptions.length : NaN),
+  },
+  {
+    name: 'viewer_shows_nsfw',
+    type: 'bool',
+    description: 'Whether the viewer opted in to over-18 posts.',
+    missing: 'signed-out request (no viewer)',
+    compute: ({ viewer }) => (viewer ? bool(viewer.showNsfw) : NaN),
+  },
+  {
+    name: 'context_same_community',
+    type: 'bool',
+    description: "Whether the post is in the context post's community.",
+    missing: 'the feed has no post context',
+    compute: ({ post, contextCommunity }) => (contextCommunity ? bool(post.community === contextCommunity) : NaN),
   },
 ];
 

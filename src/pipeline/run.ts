@@ -115,7 +115,8 @@ export async function featureInputs(
   const communities = new Map<string, Community | null>();
   loaded.forEach((c, i) => communities.set(names[i]!, c instanceof Error ? null : c));
   const contextTokens = req.contextPost ? new Set(titleTokens(req.contextPost.title)) : null;
-  return posts.map((post) => ({ post, community: communities.get(post.community) ?? null, viewer: req.viewer, contextTokens }));
+  const contextCommunity = req.contextPost?.community ?? null;
+  return posts.map((post) => ({ post, community: communities.get(post.community) ?? null, viewer: req.viewer, contextTokens, contextCommunity }));
 }
 
 /**

@@ -1,0 +1,93 @@
+import type { Post } from '../../src/content';
+import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
+import { buildFeatureBatch } from '../../src/features/batch';
+import { FEATURES, featureDefinition, type FeatureInput } from '../../src/features/registry';
+import { titleTokens } from '../../src/features/title-tokens';
+import { deriveViewerProfile } from '../../src/features/viewers';
+
+const corpus = generateSyntheticCorpus({ posts: 3000, communities: 30, seed: 5 });
+const communities = new Map(corpus.communities.map((c) => [c.name, c]));
+const viewer = deriveViewerProfile('feature-viewer', corpus.communities);
+
+const post = (over: Partial<Post>): Post => ({
+  id: 'x1',
+  community: 'pics',
+  title: 'TIL a title',
+  url: null,
+  permalink: null,
+  score: 0,
+  ups: 0,
+  downs: 0,
+  numComments: 0,
+  createdUtc: 1_300_000_000,
+  domain: null,
+  over18: false,
+  isSelf: false,
+  ...over,
+});
+const value = (name: string, input: Partial<FeatureInput> & { post: Post }) =>
+  featureDefinition(name)!.compute({ community: null, viewer: null, contextTokens: null, contextCommunity: null, ...input });
+
+describe('feature registry', () => {
+  test('has at least 30 uniquely named, documented features', () => {
+    expect(FEATURES.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(FEATURES.map((f) => f.name)).size).toBe(FEATURES.length);
+    for (const f of FEATURES) {
+      expect(f.name).toMatch(/^[a-z][a-z0-9_]*$/);
+      expect(f.description.length).toBeGreaterThan(5);
+      expect(f.missing.length).toBeGreaterThan(3);
+    }
+  });
+
+  test.each([
+    ['signed in, post context', true, true],
+    ['signed out, no context', false, false],
+  ])('every feature is a finite number or NaN on every post (%s); booleans are 0 or 1', (_name, signedIn, withContext) => {
+    const context = corpus.posts[7]!;
+    const inputs: FeatureInput[] = corpus.posts.map((p) => ({
+      post: p,
+      community: communities.get(p.community) ?? null,
+      viewer: signedIn ? viewer : null,
+      contextTokens: withContext ? new Set(titleTokens(context.title)) : null,
+      contextCommunity: withContext ? context.community : null,
+    }));
+    const names = FEATURES.map((f) => f.name);
+    const batch = buildFeatureBatch(names, inputs);
+    FEATURES.forEach((f, c) => {
+      for (let r = 0; r < batch.rows; r++) {
+        const v = batch.values[r * names.length + c]!;
+        expect(Number.isNaN(v) || Number.isFinite(v)).toBe(true);
+        if (f.type === 'bool' && !Number.isNaN(v)) expect([0, 1]).toContain(v);
+        if (f.type === 'int' && !Number.isNaN(v)) expect(Number.isInteger(v)).toBe(true);
+      }
+    });
+  });
+
+  test('viewer features are missing when signed out, context features when there is no context', () => {
+    const p = corpus.posts[0]!;
+    for (const name of ['viewer_affinity', 'viewer_subscribed', 'viewer_affinity_rank', 'viewer_subscription_count', 'viewer_shows_nsfw']) {
+      expect(value(name, { post: p })).toBeNaN();
+    }
+    for (const name of ['context_title_similarity', 'context_same_community']) expect(value(name, { post: p })).toBeNaN();
+    const top = viewer.subscriptions[0]!;
+    expect(value('viewer_affinity_rank', { post: post({ community: top.community }), viewer })).toBe(1);
+    expect(value('viewer_subscribed', { post: post({ community: top.community }), viewer })).toBe(1);
+    expect(value('viewer_subscribed', { post: post({ community: 'not-subscribed-anywhere' }), viewer })).toBe(0);
+  });
+
+  test('values on hand-made posts', () => {
+    expect(value('log_score', { post: post({ score: -1000 }) })).toBeCloseTo(-3, 12);
+    expect(value('controversy', { post: post({ ups: 300, downs: 100 }) })).toBeCloseTo(1 / 3, 12);
+    expect(value('controversy', { post: post({}) })).toBeNaN();
+    expect(value('link_is_image', { post: post({ domain: 'i.imgur.com' }) })).toBe(1);
+    expect(value('link_is_image', { post: post({ domain: 'example.com', url: 'http://example.com/a.JPG' }) })).toBe(1);
+    expect(value('link_is_video', { post: post({ domain: 'youtube.com' }) })).toBe(1);
+    expect(value('link_is_video', { post: post({ domain: 'notyoutube.com' }) })).toBe(0);
+    expect(value('title_is_til', { post: post({ title: 'TIL that' }) })).toBe(1);
+    expect(value('title_is_til', { post: post({ title: 'UNTIL then' }) })).toBe(0);
+    expect(value('title_is_oc', { post: post({ title: 'My cat [OC]' }) })).toBe(1);
+    expect(value('title_upper_ratio', { post: post({ title: 'ABcd!' }) })).toBe(0.5);
+    expect(value('hour_of_day', { post: post({ createdUtc: Date.UTC(2013, 0, 2, 17, 5) / 1000 }) })).toBe(17);
+    expect(value('day_of_week', { post: post({ createdUtc: Date.UTC(2013, 0, 2, 17, 5) / 1000 }) })).toBe(3);
+  });
+});
