@@ -40,6 +40,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`ranking-gateway: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (cause: ${err.cause.message})` : '';
+  process.stderr.write(`ranking-gateway: failed to start: ${err instanceof Error ? err.message : String(err)}${cause}\n`);
   process.exit(1);
 });

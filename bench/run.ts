@@ -1,0 +1,754 @@
+/**
+ * `npm run bench`: the gateway's first benchmark.
+ *
+ * For each backend (embedded, and Redis on a private redis-server) it starts the built gateway as a child process
+ * (`node dist/src/main.js`), waits for /healthz, and measures over loopback:
+ *   - cold page: personalizedFeed(first: 25) for a viewer never seen before (a fresh user id per request), so every
+ *     request ranks a new feed;
+ *   - cached page: the same query for one viewer again and again (autocannon), served from the ranked snapshot;
+ *   - bare: a node:http server answering the same bytes, with the same autocannon settings, as the floor.
+ * It prints a table and the machine, and writes everything to bench/results.json. It exits non-zero when any request
+ * failed or a backend could not be measured.
+ *
+ * Environment: DATASET_DIR (else ../shared/data/reddit-top-2.5-million beside the repository, else the synthetic
+ * corpus), BENCH_COLD_REQUESTS (200), BENCH_COLD_CONCURRENCY (4), BENCH_COLD_WARMUP (20), BENCH_SECONDS (10),
+ * BENCH_CONNECTIONS (4), BENCH_BACKENDS (embedded,redis), BENCH_TIMEOUT_SECONDS (170).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
+import { TokenService } from '../src/auth/tokens';
+import { loadConfig, repoRoot } from '../src/config';
+import { freePort, startRedisServer, type BenchRedis } from './redis';
+
+type Backend = 'embedded' | 'redis';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+function intEnv(name: string, def: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(`bench: ${name} must be an integer from ${min} to ${max} (got "${raw}")\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const SETTINGS = {
+  coldRequests: intEnv('BENCH_COLD_REQUESTS', 200, 1, 100_000),
+  coldConcurrency: intEnv('BENCH_COLD_CONCURRENCY', 4, 1, 256),
+  coldWarmup: intEnv('BENCH_COLD_WARMUP', 20, 0, 10_000),
+  seconds: intEnv('BENCH_SECONDS', 10, 1, 600),
+  connections: intEnv('BENCH_CONNECTIONS', 4, 1, 1024),
+  timeoutSeconds: intEnv('BENCH_TIMEOUT_SECONDS', 170, 10, 3600),
+  pageSize: 25,
+};
+
+const BACKENDS: Backend[] = (() => {
+  const raw = process.env.BENCH_BACKENDS?.trim();
+  if (!raw) return ['embedded', 'redis'];
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const b of list) {
+    if (b !== 'embedded' && b !== 'redis') {
+      process.stderr.write(`bench: BENCH_BACKENDS lists "${b}"; valid: embedded, redis\n`);
+      process.exit(2);
+    }
+  }
+  return list as Backend[];
+})();
+
+const GATEWAY_ENTRY = path.join(repoRoot, 'dist', 'src', 'main.js');
+const RESULTS_FILE = path.join(repoRoot, 'bench', 'results.json');
+const DEFAULT_DATASET_DIR = path.resolve(repoRoot, '..', 'shared', 'data', 'reddit-top-2.5-million');
+
+const FEED_QUERY = `query BenchFeed($first: Int!) {
+  personalizedFeed(first: $first) {
+    edges { cursor rank score node { id title url score numComments createdAt community { name } } }
+    pageInfo { hasNextPage endCursor }
+    rankedBy { id version }
+  }
+}`;
+const REQUEST_BODY = JSON.stringify({ operationName: 'BenchFeed', query: FEED_QUERY, variables: { first: SETTINGS.pageSize } });
+const ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clean-up: everything started is registered here and stopped in `finally`, on a signal, or by the watchdog.
+
+const cleanups = new Set<() => Promise<void>>();
+
+function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  const once = () =>
+    (done ??= fn().catch((err: unknown) => {
+      process.stderr.write(`bench: clean-up failed: ${String(err)}\n`);
+    }));
+  const wrapped = async () => {
+    cleanups.delete(wrapped);
+    await once();
+  };
+  cleanups.add(wrapped);
+  return wrapped;
+}
+
+async function cleanupAll(): Promise<void> {
+  await Promise.all([...cleanups].map((fn) => fn()));
+}
+
+let aborting = false;
+async function abort(reason: string, code: number): Promise<never> {
+  if (!aborting) {
+    aborting = true;
+    process.stderr.write(`\nbench: ${reason}; stopping everything it started\n`);
+    await cleanupAll();
+  }
+  process.exit(code);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dataset
+
+interface DatasetChoice {
+  dir: string | null;
+  source: string;
+}
+
+function chooseDataset(): DatasetChoice {
+  const fromEnv = process.env.DATASET_DIR;
+  if (fromEnv) {
+    const dir = path.resolve(fromEnv);
+    // An explicit setting that is wrong is an error, not a silent fallback.
+    if (!isDirectory(dir)) {
+      process.stderr.write(`bench: DATASET_DIR=${fromEnv} is not a folder\n`);
+      process.exit(2);
+    }
+    return { dir, source: `DATASET_DIR=${dir}` };
+  }
+  if (isDirectory(DEFAULT_DATASET_DIR)) return { dir: DEFAULT_DATASET_DIR, source: `real data set at ${DEFAULT_DATASET_DIR}` };
+  return { dir: null, source: 'synthetic corpus (no real data set found)' };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The gateway as a child process
+
+interface GatewayProcess {
+  readonly port: number;
+  readonly pid: number;
+  readonly startupMs: number;
+  /** Log lines at warn or above seen since start (the expected development-secret warning excluded). */
+  readonly warnings: string[];
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+async function startGateway(backend: Backend, dataset: DatasetChoice, redisUrl: string | null): Promise<{ gateway: GatewayProcess; env: NodeJS.ProcessEnv }> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' };
+  // Nothing inherited may point the child elsewhere: only what this backend needs.
+  delete env.DATASET_DIR;
+  delete env.REDIS_URL;
+  delete env.REDIS_KEY_PREFIX;
+  if (dataset.dir) env.DATASET_DIR = dataset.dir;
+  if (backend === 'redis') env.REDIS_URL = redisUrl!;
+
+  const started = Date.now();
+  const child: ChildProcess = spawn(process.execPath, [GATEWAY_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      lines.push(line);
+      if (lines.length > 40) lines.shift();
+      if (line.includes('JWT_SECRET is not set')) continue;
+      if (warnings.length < 50) warnings.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    }
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+
+  const stop = onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+  });
+  const tail = () => lines.join('\n');
+
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`gateway (${backend}) exited during start-up (code ${child.exitCode}, signal ${child.signalCode}):\n${tail()}`);
+    }
+    if (await healthy(port)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`gateway (${backend}) did not answer /healthz within 90 s:\n${tail()}`);
+    }
+    await sleep(100);
+  }
+  return { gateway: { port, pid: child.pid!, startupMs: Date.now() - started, warnings, tail, stop }, env };
+}
+
+function healthy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP
+
+interface Reply {
+  status: number;
+  body: string;
+  contentType: string;
+  ms: number;
+}
+
+function post(agent: http.Agent, port: number, body: string, token: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = http.request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path: '/graphql',
+        method: 'POST',
+        timeout: 30_000,
+        headers: { 'content-type': 'application/json', accept: ACCEPT, authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            contentType: String(res.headers['content-type'] ?? ''),
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out after 30 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Why a feed response is not a good page, or null when it is one. */
+function checkFeedReply(r: Pick<Reply, 'status' | 'body'>): string | null {
+  if (r.status !== 200) return `HTTP ${r.status}: ${r.body.slice(0, 300)}`;
+  let parsed: { data?: { personalizedFeed?: { edges?: unknown[] } } | null; errors?: unknown[] };
+  try {
+    parsed = JSON.parse(r.body) as typeof parsed;
+  } catch {
+    return `not JSON: ${r.body.slice(0, 300)}`;
+  }
+  if (parsed.errors?.length) return `GraphQL errors: ${JSON.stringify(parsed.errors).slice(0, 300)}`;
+  const edges = parsed.data?.personalizedFeed?.edges;
+  if (!Array.isArray(edges)) return `no personalizedFeed.edges in: ${r.body.slice(0, 300)}`;
+  if (edges.length !== SETTINGS.pageSize) return `page has ${edges.length} edges, expected ${SETTINGS.pageSize}`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics
+
+interface Stats {
+  requests: number;
+  failures: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  min: number;
+  max: number;
+  rps: number;
+  seconds: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  // Nearest rank.
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function summarize(latencies: number[], failures: number, seconds: number): Stats {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    requests: sorted.length,
+    failures,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: sorted.length ? sum / sorted.length : NaN,
+    min: sorted[0] ?? NaN,
+    max: sorted[sorted.length - 1] ?? NaN,
+    rps: seconds > 0 ? sorted.length / seconds : NaN,
+    seconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scenarios
+
+interface Failure {
+  scenario: string;
+  backend: Backend;
+  count: number;
+  examples: string[];
+}
+
+class FailureLog {
+  readonly all: Failure[] = [];
+  record(scenario: string, backend: Backend, message: string): void {
+    let f = this.all.find((x) => x.scenario === scenario && x.backend === backend);
+    if (!f) this.all.push((f = { scenario, backend, count: 0, examples: [] }));
+    f.count++;
+    if (f.examples.length < 5 && !f.examples.includes(message)) f.examples.push(message);
+  }
+  count(scenario: string, backend: Backend): number {
+    return this.all.find((x) => x.scenario === scenario && x.backend === backend)?.count ?? 0;
+  }
+}
+
+let userSeq = 0;
+/** A user id no gateway has seen: unique per run and per request. */
+function freshUserId(tag: string): string {
+  return `bench-${tag}-${process.pid}-${Date.now().toString(36)}-${(userSeq++).toString(36)}`;
+}
+
+async function coldScenario(
+  backend: Backend,
+  port: number,
+  tokens: TokenService,
+  failures: FailureLog,
+): Promise<{ stats: Stats; firstRequestMs: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: SETTINGS.coldConcurrency });
+  try {
+    // Sign every token before timing anything: signing is the client's cost, not the gateway's.
+    const total = 1 + SETTINGS.coldWarmup + SETTINGS.coldRequests;
+    const tokenList = await Promise.all(Array.from({ length: total }, () => tokens.sign(freshUserId('cold'))));
+
+    // The first request after boot, on its own: it pays for lazy initialisation and an unoptimised JIT.
+    const first = await post(agent, port, REQUEST_BODY, tokenList[0]!);
+    const firstProblem = checkFeedReply(first);
+    if (firstProblem) failures.record('cold', backend, firstProblem);
+
+    // Warm-up (not measured), then the measured run; both at the same concurrency.
+    const runBatch = async (from: number, count: number, measure: boolean) => {
+      const latencies: number[] = [];
+      let next = 0;
+      const started = process.hrtime.bigint();
+      const workerLoop = async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= count) return;
+          try {
+            const r = await post(agent, port, REQUEST_BODY, tokenList[from + i]!);
+            const problem = checkFeedReply(r);
+            if (problem) {
+              if (measure) failures.record('cold', backend, problem);
+            } else if (measure) {
+              latencies.push(r.ms);
+            }
+          } catch (err) {
+            if (measure) failures.record('cold', backend, `request failed: ${(err as Error).message}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: SETTINGS.coldConcurrency }, workerLoop));
+      return { latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    };
+    await runBatch(1, SETTINGS.coldWarmup, false);
+    const { latencies, seconds } = await runBatch(1 + SETTINGS.coldWarmup, SETTINGS.coldRequests, true);
+    return { stats: summarize(latencies, failures.count('cold', backend), seconds), firstRequestMs: first.ms };
+  } finally {
+    agent.destroy();
+  }
+}
+
+interface CannonOutcome {
+  stats: Stats;
+  /** Responses whose bytes differed from the reference body (not failures: e.g. a snapshot rebuilt mid-run). */
+  differing: number;
+  autocannon: { p50: number; p99: number; rpsAverage: number; errors: number; timeouts: number; non2xx: number; duration: number };
+}
+
+/** Runs autocannon against 127.0.0.1:port with the bench settings, checking every response. */
+async function cannon(
+  port: number,
+  token: string,
+  expectedBody: string,
+  onFailure: (message: string) => void,
+): Promise<CannonOutcome> {
+  // Latencies of good responses only. autocannon calls a request's onResponse and then emits 'response' for the same
+  // response, synchronously and in that order, so the verdict of the one can be read by the other.
+  const latencies: number[] = [];
+  let differing = 0;
+  let lastOk = false;
+  let failed = 0;
+  const fail = (message: string) => {
+    failed++;
+    onFailure(message);
+  };
+  const instance = autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: SETTINGS.connections,
+    pipelining: 1,
+    duration: SETTINGS.seconds,
+    // Shorter than the run, so a request that hangs is counted as a timeout instead of vanishing at the end.
+    timeout: Math.max(1, Math.min(5, Math.floor(SETTINGS.seconds / 2))),
+    requests: [
+      {
+        method: 'POST',
+        path: '/graphql',
+        headers: { 'content-type': 'application/json', accept: ACCEPT, authorization: `Bearer ${token}` },
+        body: REQUEST_BODY,
+        onResponse: (status, body) => {
+          lastOk = true;
+          if (status === 200 && body === expectedBody) return;
+          // Only a response that differs from the reference is parsed and checked.
+          const problem = checkFeedReply({ status, body });
+          if (problem) {
+            lastOk = false;
+            fail(problem);
+          } else {
+            differing++;
+          }
+        },
+      },
+    ],
+  });
+  instance.on('response', (_client, _status, _bytes, responseTime) => {
+    if (lastOk) latencies.push(responseTime);
+    lastOk = false;
+  });
+  // Connection errors and timeouts, one event each.
+  instance.on('reqError', (err) => fail(`request error: ${err.message}`));
+  const result = await instance;
+  if (latencies.length === 0 && failed === 0) fail('no response at all during the run');
+  return {
+    stats: summarize(latencies, failed, result.duration),
+    differing,
+    autocannon: {
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      rpsAverage: result.requests.average,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx,
+      duration: result.duration,
+    },
+  };
+}
+
+async function withBareServer<T>(body: string, contentType: string, fn: (port: number) => Promise<T>): Promise<T> {
+  const worker = new Worker(path.join(__dirname, 'bare-server.js'), { workerData: { body, contentType } });
+  const stop = onCleanup(async () => {
+    const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('close');
+    const killer = setTimeout(() => void worker.terminate(), 2000);
+    await gone;
+    clearTimeout(killer);
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      worker.once('message', (m: { port: number }) => resolve(m.port));
+      worker.once('error', reject);
+    });
+    return await fn(port);
+  } finally {
+    await stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One backend
+
+interface BackendResult {
+  backend: Backend;
+  ok: boolean;
+  error?: string;
+  gatewayPid?: number;
+  startupMs?: number;
+  firstRequestMs?: number;
+  responseBytes?: number;
+  cold?: Stats;
+  cached?: Stats & { differing: number; autocannon: CannonOutcome['autocannon'] };
+  bare?: Stats & { autocannon: CannonOutcome['autocannon'] };
+  /** Gateway requests per second on the cached page over the bare server's. */
+  cachedOverBare?: number;
+  gatewayWarnings?: string[];
+}
+
+async function benchBackend(backend: Backend, dataset: DatasetChoice, failures: FailureLog): Promise<BackendResult> {
+  let redis: BenchRedis | null = null;
+  let stopRedis: (() => Promise<void>) | null = null;
+  let gateway: GatewayProcess | null = null;
+  const result: BackendResult = { backend, ok: false };
+  try {
+    if (backend === 'redis') {
+      redis = await startRedisServer();
+      const r = redis;
+      stopRedis = onCleanup(() => r.stop());
+      log(`[${backend}] redis-server pid ${redis.pid} on ${redis.url}`);
+    }
+    log(`[${backend}] starting gateway…`);
+    const started = await startGateway(backend, dataset, redis?.url ?? null);
+    gateway = started.gateway;
+    result.gatewayPid = gateway.pid;
+    result.startupMs = gateway.startupMs;
+    log(`[${backend}] gateway pid ${gateway.pid} on 127.0.0.1:${gateway.port}, healthy after ${(gateway.startupMs / 1000).toFixed(1)} s`);
+    // The secret the child actually uses, read the way it reads it (the development default unless JWT_SECRET is set).
+    const tokens = new TokenService(loadConfig(started.env).jwtSecret);
+
+    log(`[${backend}] cold: 1 first + ${SETTINGS.coldWarmup} warm-up + ${SETTINGS.coldRequests} measured requests at concurrency ${SETTINGS.coldConcurrency}…`);
+    const cold = await coldScenario(backend, gateway.port, tokens, failures);
+    result.cold = cold.stats;
+    result.firstRequestMs = cold.firstRequestMs;
+
+    // Cached: one viewer; the first request ranks the feed, the second is the reference cached response.
+    const token = await tokens.sign(freshUserId('cached'));
+    const agent = new http.Agent({ keepAlive: false });
+    let reference: Reply;
+    try {
+      const warm = await post(agent, gateway.port, REQUEST_BODY, token);
+      const warmProblem = checkFeedReply(warm);
+      if (warmProblem) throw new Error(`cached warm-up request failed: ${warmProblem}`);
+      reference = await post(agent, gateway.port, REQUEST_BODY, token);
+      const refProblem = checkFeedReply(reference);
+      if (refProblem) throw new Error(`cached reference request failed: ${refProblem}`);
+    } finally {
+      agent.destroy();
+    }
+    result.responseBytes = Buffer.byteLength(reference.body);
+    log(`[${backend}] cached: autocannon, ${SETTINGS.connections} connections, ${SETTINGS.seconds} s (response ${result.responseBytes} bytes)…`);
+    const cached = await cannon(gateway.port, token, reference.body, (m) => failures.record('cached', backend, m));
+    result.cached = { ...cached.stats, differing: cached.differing, autocannon: cached.autocannon };
+
+    log(`[${backend}] bare node:http with the same ${result.responseBytes}-byte body, same settings…`);
+    const bare = await withBareServer(reference.body, reference.contentType || 'application/json', (port) =>
+      cannon(port, token, reference.body, (m) => failures.record('bare', backend, m)),
+    );
+    result.bare = { ...bare.stats, autocannon: bare.autocannon };
+    result.cachedOverBare = result.cached.rps / result.bare.rps;
+    result.ok = true;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`bench: [${backend}] FAILED: ${result.error}\n`);
+  } finally {
+    if (gateway) {
+      result.gatewayWarnings = [...gateway.warnings];
+      await gateway.stop();
+    }
+    if (stopRedis) await stopRedis();
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+function log(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const num = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n >= 100 ? Math.round(n).toString() : n.toFixed(1));
+
+function table(results: BackendResult[]): string {
+  const header = ['scenario', 'backend', 'requests', 'failures', 'p50 ms', 'p99 ms', 'mean ms', 'rps'];
+  const rows: string[][] = [];
+  for (const r of results) {
+    if (!r.ok && !r.cold) {
+      rows.push(['(failed)', r.backend, '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    const add = (scenario: string, s: Stats | undefined) => {
+      if (s) rows.push([scenario, r.backend, String(s.requests), String(s.failures), ms(s.p50), ms(s.p99), ms(s.mean), num(s.rps)]);
+    };
+    add('cold page', r.cold);
+    add('cached page', r.cached);
+    add('bare node:http', r.bare);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const fmt = (row: string[]) => row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const watchdog = setTimeout(() => void abort(`took longer than BENCH_TIMEOUT_SECONDS=${SETTINGS.timeoutSeconds}`, 3), SETTINGS.timeoutSeconds * 1000);
+  watchdog.unref();
+  process.once('SIGINT', () => void abort('interrupted (SIGINT)', 130));
+  process.once('SIGTERM', () => void abort('terminated (SIGTERM)', 143));
+
+  if (!isFile(GATEWAY_ENTRY)) {
+    process.stderr.write(`bench: ${GATEWAY_ENTRY} is missing: build first (tsc -p tsconfig.bench.json)\n`);
+    process.exit(2);
+  }
+
+  const cpus = os.cpus();
+  const machine = {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpuCount: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    date: startedAt.toISOString(),
+  };
+  const dataset = chooseDataset();
+
+  log('ranking gateway benchmark');
+  log(`machine: ${machine.cpuModel} x ${machine.cpuCount} (${machine.totalMemGiB} GiB), ${machine.platform}, node ${machine.node}, ${machine.date}`);
+  if (dataset.dir) {
+    log(`dataset: ${dataset.source}`);
+  } else {
+    log('');
+    log(`dataset: NO REAL DATA SET FOUND (no DATASET_DIR, nothing at ${DEFAULT_DATASET_DIR}).`);
+    log('         Falling back to the SYNTHETIC corpus: these numbers are not comparable with real-data runs.');
+    log('');
+  }
+  log(
+    `settings: cold ${SETTINGS.coldRequests} requests at concurrency ${SETTINGS.coldConcurrency} (after ${SETTINGS.coldWarmup} warm-up); ` +
+      `cached and bare: autocannon ${SETTINGS.connections} connections for ${SETTINGS.seconds} s; personalizedFeed(first: ${SETTINGS.pageSize})`,
+  );
+  log('note: load generator, gateway (and redis-server) share this machine; numbers are loopback-only.');
+  // How busy the CPUs are before anything starts (the load average lags by a minute, so measure it).
+  const idleCpuBusy = await cpuBusyFraction(1000);
+  const busy = idleCpuBusy > 0.25;
+  if (busy) {
+    log(`WARNING: the machine is busy before the benchmark starts (CPUs ${Math.round(idleCpuBusy * 100)}% busy over 1 s, load average ${machine.loadAverage.join(' ')}):`);
+    log('         other processes compete for the CPU and the numbers below will be low and noisy.');
+  }
+  log('');
+
+  const failures = new FailureLog();
+  const results: BackendResult[] = [];
+  try {
+    for (const backend of BACKENDS) results.push(await benchBackend(backend, dataset, failures));
+  } finally {
+    await cleanupAll();
+    clearTimeout(watchdog);
+  }
+
+  log('');
+  log(table(results));
+  log('');
+  for (const r of results) {
+    if (!r.ok) continue;
+    log(
+      `[${r.backend}] start-up ${ms((r.startupMs ?? 0) / 1000)} s; first request after boot ${ms(r.firstRequestMs)} ms; ` +
+        `cached page ${r.responseBytes} bytes; gateway rps / bare rps = ${r.cachedOverBare!.toFixed(3)} ` +
+        `(${num(r.cached!.rps)} / ${num(r.bare!.rps)})` +
+        (r.cached!.differing ? `; ${r.cached!.differing} cached responses differed from the reference bytes` : ''),
+    );
+    if (r.gatewayWarnings?.length) {
+      log(`[${r.backend}] gateway logged ${r.gatewayWarnings.length} warning/error line(s), e.g.:`);
+      for (const w of r.gatewayWarnings.slice(0, 3)) log(`    ${w}`);
+    }
+  }
+  const loadAtEnd = os.loadavg().map((n) => Math.round(n * 100) / 100);
+  log(
+    `machine: ${machine.cpuModel}, ${machine.cpuCount} CPUs, node ${machine.node}, ${machine.date}; ` +
+      `load average at start ${machine.loadAverage.join(' ')}, at end ${loadAtEnd.join(' ')}` +
+      (busy ? ' (BUSY MACHINE: numbers unreliable)' : ''),
+  );
+
+  const failedBackends = results.filter((r) => !r.ok);
+  const failedRequests = failures.all.reduce((n, f) => n + f.count, 0);
+  const ok = failedBackends.length === 0 && failedRequests === 0;
+  const report = {
+    ok,
+    machine: { ...machine, loadAverageAtEnd: loadAtEnd, cpuBusyBeforeStart: Math.round(idleCpuBusy * 1000) / 1000, busyAtStart: busy },
+    dataset: { dir: dataset.dir, synthetic: dataset.dir === null, source: dataset.source },
+    settings: { ...SETTINGS, backends: BACKENDS, query: FEED_QUERY, nodeEnv: 'development' },
+    results,
+    failures: failures.all,
+    finishedAt: new Date().toISOString(),
+  };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+
+  if (!ok) {
+    const bar = '!'.repeat(78);
+    process.stderr.write(`\n${bar}\n`);
+    process.stderr.write('BENCHMARK FAILED: these numbers are not valid.\n');
+    for (const r of failedBackends) process.stderr.write(`  backend ${r.backend}: ${r.error}\n`);
+    for (const f of failures.all) {
+      process.stderr.write(`  ${f.count} failed request(s) in "${f.scenario}" on ${f.backend}:\n`);
+      for (const e of f.examples) process.stderr.write(`      ${e}\n`);
+    }
+    process.stderr.write(`${bar}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** Share of all CPUs' time spent not idle over the next `ms` milliseconds. */
+async function cpuBusyFraction(msWindow: number): Promise<number> {
+  const sample = () =>
+    os.cpus().reduce(
+      (acc, c) => {
+        const t = c.times;
+        acc.idle += t.idle;
+        acc.total += t.user + t.nice + t.sys + t.idle + t.irq;
+        return acc;
+      },
+      { idle: 0, total: 0 },
+    );
+  const a = sample();
+  await sleep(msWindow);
+  const b = sample();
+  const total = b.total - a.total;
+  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function sleep(msTime: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, msTime));
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  await cleanupAll();
+  process.exit(1);
+});
