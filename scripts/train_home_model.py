@@ -47,7 +47,7 @@ def main():
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--eta", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--objective", default="rank:ndcg")
+    ap.add_argument("--objective", default="rank:pairwise")
     args = ap.parse_args()
 
     features, x, y, sizes = read(args.train)

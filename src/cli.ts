@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import { TokenService } from './auth/tokens';
 import { openStore, redactUrl } from './bootstrap';
+import { evalCommand, MLE_USAGE, MleUsageError, scoreCommand } from './mle/commands';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './telemetry/logger';
 
 const USAGE = `usage:
   npm run --silent cli -- token --user ID [--role ROLE ...] [--expires 1h]   print a viewer token for the configured JWT_SECRET
   npm run seed                                                               load the dataset (DATASET_DIR, else synthetic) into REDIS_URL
-`;
+  npm run --silent cli -- <command> for MLEs (one number a line on stdout):
+${MLE_USAGE}`;
 
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' }, role: { type: 'string', multiple: true }, expires: { type: 'string' } } });
@@ -34,9 +36,11 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'token') await token(rest);
     else if (command === 'seed') await seed();
+    else if (command === 'score') await scoreCommand(rest, process.stdout);
+    else if (command === 'eval') await evalCommand(rest, process.stdout);
     else throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
   } catch (err) {
-    if (err instanceof UsageError) process.stderr.write(`${err.message}\n${USAGE}`);
+    if (err instanceof UsageError || err instanceof MleUsageError) process.stderr.write(`${err.message}\n${USAGE}`);
     else if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
     else process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;

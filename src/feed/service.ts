@@ -193,9 +193,11 @@ export class FeedService {
       const ranker = this.opts.rankers.get(assignment.ranker);
       if (ranker) return { kind: 'single', ranker, experiment: assignment, label: `${ranker.id}@${ranker.version}` };
     }
-    const fallbackId = req.viewer ? pipeline.defaultRanker : pipeline.signedOutRanker;
-    const ranker = this.opts.rankers.get(fallbackId);
-    if (!ranker) throw new GatewayError('SERVICE_UNAVAILABLE', `The default ranker "${fallbackId}" of the ${pipeline.kind} feed is not loaded.`);
+    // The feed's default; when it is not serving (a configuration without it, or a model that never loaded), the
+    // signed-out default, so a feed never fails for want of its preferred model.
+    const preferred = req.viewer ? [pipeline.defaultRanker, pipeline.signedOutRanker] : [pipeline.signedOutRanker];
+    const ranker = preferred.map((id) => this.opts.rankers.get(id)).find((r): r is Ranker => !!r);
+    if (!ranker) throw new GatewayError('SERVICE_UNAVAILABLE', `No default ranker of the ${pipeline.kind} feed is loaded (${preferred.join(', ')}).`);
     return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}` };
   }
 

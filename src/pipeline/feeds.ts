@@ -30,7 +30,7 @@ export const FEED_PIPELINES: Readonly<Record<FeedKind, FeedPipeline>> = {
       { source: 'popular', limit: 300 },
     ],
     filters: ['nsfw'],
-    defaultRanker: 'personalized',
+    defaultRanker: 'lambdamart',
     signedOutRanker: 'hot',
   },
   community: {

@@ -12,6 +12,7 @@ import { createOnnxRanker } from './onnx';
 import type { Ranker, RankerFactory, RankerFactoryContext, RankerSpec } from './ranker';
 import { createRemoteRanker } from './remote';
 import { createTopRanker } from './top';
+import { createXgboostRanker } from './xgboost';
 
 /**
  * Ranker kinds by name. To add a kind: write `src/rankers/<kind>.ts` exporting a `RankerFactory` (copy `top.ts`),
@@ -25,6 +26,7 @@ export const RANKER_KINDS: Readonly<Record<string, RankerFactory>> = {
   cascade: createCascadeRanker,
   onnx: createOnnxRanker,
   remote: createRemoteRanker,
+  xgboost: createXgboostRanker,
 };
 
 const ID = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'ids are lower case letters, digits, - and _ (at most 64)');

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Corpus } from '../../src/content';
+import { FEED_PIPELINES } from '../../src/pipeline/feeds';
 import { feedTestCorpus } from '../helpers/corpus';
 import { startTestGateway, type Backend, type GraphQLBody, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
@@ -110,9 +111,10 @@ describe.each<Backend>(['embedded', 'redis'])('feeds over HTTP (%s store)', (bac
     expect(a).not.toEqual(b);
   });
 
-  test('the default ranker is the personalized one, and rankedBy says so', async () => {
+  test('the default ranker is the learned LambdaMART model, and rankedBy says so', async () => {
     const feed = ok((await home({ first: 5 })).body).personalizedFeed;
-    expect(feed.rankedBy.id).toBe('personalized');
+    expect(feed.rankedBy.id).toBe(FEED_PIPELINES.home.defaultRanker);
+    expect(feed.rankedBy.id).toBe('lambdamart');
     expect(feed.rankedBy.version).toBeTruthy();
   });
 

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
+import { FEED_PIPELINES } from '../../src/pipeline/feeds';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 
 const TIMEOUT_MS = 60_000;
@@ -164,7 +165,7 @@ if (chromiumPath === null) {
           expect(shown).toEqual(networkBody);
           const home = shown.data.home as { rankedBy: { id: string }; edges: { node: { title: string } }[] };
           const pics = shown.data.pics as { rankedBy: { id: string }; edges: { node: { title: string } }[] };
-          expect(home.rankedBy.id).toBe('personalized');
+          expect(home.rankedBy.id).toBe(FEED_PIPELINES.home.defaultRanker);
           expect(home.edges.length).toBeGreaterThan(0);
           expect(pics.rankedBy.id).toBe('top');
           expect(pics.edges.length).toBeGreaterThan(0);

@@ -80,7 +80,7 @@ describe('one cold home feed request', () => {
     for (const s of [subs, popular, hydrate]) expect(parent(s)).toBe(candidates.spanContext().spanId);
     for (const s of [score, put]) expect(parent(s)).toBe(build.spanContext().spanId);
     expect(candidates.attributes['feed.kind']).toBe('home');
-    expect(score.attributes['ranker.id']).toBe('personalized');
+    expect(score.attributes['ranker.id']).toBe('lambdamart');
     expect(subs.attributes['candidates.count']).toBeGreaterThan(0);
     expect(score.attributes['batch.rows']).toBe(candidates.attributes['candidates.kept']);
     // Spans carry ids and counts only: not the viewer's id, not their token.

@@ -25,7 +25,7 @@ function permute(b: FeatureBatch, perm: number[]): FeatureBatch {
 }
 
 describe('Ranker contract (every configured ranker)', () => {
-  test.each(['personalized', 'hot', 'new', 'top'])('%s: one finite score per row, same order as the rows', async (id) => {
+  test.each(['lambdamart', 'personalized', 'hot', 'new', 'top'])('%s: one finite score per row, same order as the rows', async (id) => {
     const ranker = registry.get(id)!;
     const batch = batchFor(ranker, 50);
     const scores = await ranker.score(batch);
