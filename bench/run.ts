@@ -14,6 +14,7 @@
  * corpus), BENCH_COLD_REQUESTS (200), BENCH_COLD_CONCURRENCY (4), BENCH_COLD_WARMUP (20), BENCH_SECONDS (10),
  * BENCH_CONNECTIONS (4), BENCH_BACKENDS (embedded,redis), BENCH_TIMEOUT_SECONDS (170).
  */
+import { benchScorer } from './scorer';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -664,8 +665,22 @@ async function main(): Promise<void> {
     clearTimeout(watchdog);
   }
 
+  // The scorer against native xgboost, same model and rows, same run (needed: at least 0.6x).
+  let scorer: { ratio: number; rowsPerSecOurs: number; rowsPerSecNative: number; details: string } | { error: string };
+  try {
+    scorer = await benchScorer();
+  } catch (err) {
+    scorer = { error: (err as Error).message };
+  }
+
   log('');
   log(table(results));
+  log('');
+  if ('error' in scorer) log(`xgboost scorer vs native: NOT MEASURED (${scorer.error})`);
+  else {
+    log(scorer.details);
+    log(`xgboost scorer vs native xgboost: ${scorer.ratio.toFixed(2)}x (needed: at least 0.6x) ${scorer.ratio >= 0.6 ? 'HOLDS' : 'DOES NOT HOLD'}`);
+  }
   log('');
   for (const r of results) {
     if (!r.ok) continue;
@@ -696,6 +711,7 @@ async function main(): Promise<void> {
     dataset: { dir: dataset.dir, synthetic: dataset.dir === null, source: dataset.source },
     settings: { ...SETTINGS, backends: BACKENDS, query: FEED_QUERY, nodeEnv: 'development' },
     results,
+    scorer,
     failures: failures.all,
     finishedAt: new Date().toISOString(),
   };

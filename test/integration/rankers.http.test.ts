@@ -2,7 +2,7 @@
  * The MLE's side of rankers, through HTTP: variants from a configuration file, hot reload while serving, role
  * checks, experiments, interleaving, explanations and comparisons.
  */
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
@@ -324,6 +324,69 @@ describe('hot reload while serving', () => {
     expect(failures).toEqual([]);
     expect(served).toBeGreaterThan(20);
     expect(versions).toEqual(new Set(['hot@1', 'engagement@3', 'engagement@4']));
+  });
+
+  test('a model file dropped in is picked up; one with the wrong feature count never replaces the serving one', async () => {
+    const token = await gw.token('model-dropper', ['mle']);
+    const fixtures = path.resolve(__dirname, '../fixtures/xgboost');
+    // A 12-column regression model without feature names: the variant names its columns.
+    const features = ['hot', 'created_utc', 'post_score', 'num_comments', 'upvote_ratio', 'community_subscribers', 'viewer_affinity', 'is_self', 'ups', 'downs', 'log_score', 'log_comments'];
+    const model = path.join(dir, 'tree.json');
+    copyFileSync(path.join(fixtures, 'regression.json'), model);
+    const withTree = [...BASE_RANKERS, { id: 'tree', kind: 'xgboost', description: 'a tree model', params: { model: 'tree.json', features } }];
+    const waitForReload = () => new Promise<void>((resolve) => {
+      const off = gw.rankers.onReload(() => {
+        off();
+        resolve();
+      });
+    });
+    let reloaded = waitForReload();
+    writeConfig(file, { rankers: withTree, experiments: [EXPERIMENT] });
+    await reloaded;
+    const tree = async () => (ok((await gw.query('{ rankers { id version status lastError } }', { token })).body).rankers as { id: string; version: string; status: string; lastError: string | null }[]).find((r) => r.id === 'tree')!;
+    const first = await tree();
+    expect(first.status).toBe('LOADED');
+    const feed = async () => ok((await gw.query('{ personalizedFeed(first: 3, ranker: "tree") { rankedBy { id version } edges { rank } } }', { token })).body).personalizedFeed;
+    expect((await feed()).rankedBy).toEqual({ id: 'tree', version: first.version });
+
+    // Same file name, a model with 301 columns: refused, the 12-column version keeps serving.
+    reloaded = waitForReload();
+    const tmp = `${model}.tmp`;
+    copyFileSync(path.join(fixtures, 'rank.json'), tmp);
+    renameSync(tmp, model);
+    await reloaded;
+    const broken = await tree();
+    expect(broken.status).toBe('STALE');
+    expect(broken.version).toBe(first.version);
+    expect(broken.lastError).toMatch(/12 features but the model has 301 columns/);
+    expect((await feed()).rankedBy).toEqual({ id: 'tree', version: first.version });
+
+    reloaded = waitForReload();
+    writeConfig(file, { rankers: BASE_RANKERS, experiments: [EXPERIMENT] });
+    await reloaded;
+  });
+});
+
+describe('tree model explanations', () => {
+  test('the shipped LambdaMART model explains each edge with TreeSHAP values that sum to its score', async () => {
+    const repoModels = path.resolve(__dirname, '../../models');
+    const lm = { id: 'lambdamart', kind: 'xgboost', description: 'shipped model', params: { model: path.join(repoModels, 'home-lambdamart.json') } };
+    const waitForReload = new Promise<void>((resolve) => {
+      const off = gw.rankers.onReload(() => {
+        off();
+        resolve();
+      });
+    });
+    writeConfig(file, { rankers: [...BASE_RANKERS, lm], experiments: [EXPERIMENT] });
+    await waitForReload;
+    const edges = ok((await gw.query('{ personalizedFeed(first: 10, ranker: "lambdamart") { edges { score explanation { ranker bias features { name value contribution } } } } }', { token: mle })).body).personalizedFeed.edges;
+    expect(edges).toHaveLength(10);
+    for (const e of edges) {
+      expect(e.explanation.ranker).toBe('lambdamart');
+      expect(e.explanation.features.length).toBeGreaterThanOrEqual(30);
+      const sum = e.explanation.features.reduce((s: number, f: { contribution: number }) => s + f.contribution, e.explanation.bias);
+      expect(Math.abs(sum - e.score)).toBeLessThan(1e-4);
+    }
   });
 });
 
