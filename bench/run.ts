@@ -24,7 +24,8 @@ import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { TokenService } from '../src/auth/tokens';
 import { loadConfig, repoRoot } from '../src/config';
-import { freePort, startRedisServer, type BenchRedis } from './redis';
+// The same private redis-server the tests use (own port and folder, stopped by its pid).
+import { freePort, startRedisServer, type TestRedis as BenchRedis } from '../test/helpers/redis-server';
 
 type Backend = 'embedded' | 'redis';
 
