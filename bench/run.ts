@@ -14,6 +14,7 @@
  * corpus), BENCH_COLD_REQUESTS (200), BENCH_COLD_CONCURRENCY (4), BENCH_COLD_WARMUP (20), BENCH_SECONDS (10),
  * BENCH_CONNECTIONS (4), BENCH_BACKENDS (embedded,redis), BENCH_TIMEOUT_SECONDS (170).
  */
+import { roundTripsConstant, roundTripsScenario, roundTripsTable, type RoundTripReport } from './round-trips';
 import { benchScorer } from './scorer';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
@@ -666,6 +667,14 @@ async function main(): Promise<void> {
     clearTimeout(watchdog);
   }
 
+  // Redis round trips per cold request at 100, 1,000 and 5,000 candidates (needed: the same at each size).
+  let roundTrips: RoundTripReport | { error: string };
+  try {
+    roundTrips = await roundTripsScenario(log);
+  } catch (err) {
+    roundTrips = { error: (err as Error).message };
+  }
+
   // The scorer against native xgboost, same model and rows, same run (needed: at least 0.6x).
   let scorer: { ratio: number; rowsPerSecOurs: number; rowsPerSecNative: number; details: string } | { error: string };
   try {
@@ -676,6 +685,13 @@ async function main(): Promise<void> {
 
   log('');
   log(table(results));
+  log('');
+  if ('error' in roundTrips) log(`Redis round trips per cold request: NOT MEASURED (${roundTrips.error})`);
+  else {
+    log('Redis round trips per cold home request (counted at the connection: batches written to Redis sockets):');
+    log(roundTripsTable(roundTrips));
+    log(`round trips per cold request do not grow with the candidates: ${roundTripsConstant(roundTrips) ? 'HOLDS' : 'DOES NOT HOLD'}`);
+  }
   log('');
   if ('error' in scorer) log(`xgboost scorer vs native: NOT MEASURED (${scorer.error})`);
   else {
@@ -705,7 +721,7 @@ async function main(): Promise<void> {
 
   const failedBackends = results.filter((r) => !r.ok);
   const failedRequests = failures.all.reduce((n, f) => n + f.count, 0);
-  const ok = failedBackends.length === 0 && failedRequests === 0;
+  const ok = failedBackends.length === 0 && failedRequests === 0 && !('error' in roundTrips) && roundTripsConstant(roundTrips);
   const report = {
     ok,
     machine: { ...machine, loadAverageAtEnd: loadAtEnd, cpuBusyBeforeStart: Math.round(idleCpuBusy * 1000) / 1000, busyAtStart: busy },
@@ -713,6 +729,7 @@ async function main(): Promise<void> {
     settings: { ...SETTINGS, backends: BACKENDS, query: FEED_QUERY, nodeEnv: 'development' },
     results,
     scorer,
+    roundTrips,
     failures: failures.all,
     finishedAt: new Date().toISOString(),
   };
@@ -724,6 +741,8 @@ async function main(): Promise<void> {
     process.stderr.write(`\n${bar}\n`);
     process.stderr.write('BENCHMARK FAILED: these numbers are not valid.\n');
     for (const r of failedBackends) process.stderr.write(`  backend ${r.backend}: ${r.error}\n`);
+    if ('error' in roundTrips) process.stderr.write(`  round trips: ${roundTrips.error}\n`);
+    else if (!roundTripsConstant(roundTrips)) process.stderr.write('  round trips per cold request grew with the candidates\n');
     for (const f of failures.all) {
       process.stderr.write(`  ${f.count} failed request(s) in "${f.scenario}" on ${f.backend}:\n`);
       for (const e of f.examples) process.stderr.write(`      ${e}\n`);

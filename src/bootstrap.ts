@@ -3,16 +3,24 @@ import { buildCandidateIndexes } from './candidates/indexes';
 import type { Config } from './config';
 import type { Corpus, DatasetInfo } from './content';
 import { loadCorpus } from './dataset';
+import { EmbeddedViewerState, RedisViewerState } from './filters/viewer-state';
+import { MemoryFeatureLog, RedisFeatureLog } from './mle/feature-log';
 import { loadRankerFile, type RankerRegistry } from './rankers/registry';
 import { createGateway, type Gateway } from './server';
 import { EmbeddedStore } from './store/embedded';
 import { RedisStore } from './store/redis';
-import type { Store } from './store/store';
+import { redactRedisUrl } from './store/connection';
+import type { SeedData, Store } from './store/store';
 import type { Logger } from './telemetry/logger';
+
+/** The seed data for a corpus: its content and the candidate indexes built from it. */
+export function seedDataOf(corpus: Corpus): SeedData {
+  return { info: corpus.info, posts: corpus.posts, communities: corpus.communities, indexes: buildCandidateIndexes(corpus) };
+}
 
 /** Fills a store with a corpus and the candidate indexes built from it. */
 export async function seedStore(store: Store, corpus: Corpus): Promise<void> {
-  await store.seed({ info: corpus.info, posts: corpus.posts, communities: corpus.communities, indexes: buildCandidateIndexes(corpus) });
+  await store.seed(seedDataOf(corpus));
 }
 
 async function readCorpus(config: Config, logger: Logger): Promise<Corpus> {
@@ -23,9 +31,17 @@ async function readCorpus(config: Config, logger: Logger): Promise<Corpus> {
   return corpus;
 }
 
+/** The in-process replica's snapshot cache: only used while Redis is unavailable, so much smaller than the embedded default. */
+const REPLICA_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+
 /**
- * Opens the configured store. Embedded: loads the corpus into it. Redis: connects; seeds it when it is empty or holds
- * other content than the configured corpus (with SEED_ON_START, the default), and otherwise serves what it holds.
+ * Opens the configured store. Embedded: loads the corpus into it. Redis (one server or a cluster): connects; seeds it
+ * when it is empty or holds other content than the configured corpus (with SEED_ON_START, the default), and otherwise
+ * serves what it holds.
+ *
+ * With SEED_ON_START the corpus is loaded at start-up anyway, so it is kept as the Redis store's in-process replica:
+ * reads are served from it while Redis is unavailable, and a Redis that comes back empty is re-seeded from it. With
+ * SEED_ON_START=false nothing is loaded and there is no replica: reads fail while Redis is unavailable.
  */
 export async function openStore(config: Config, logger: Logger): Promise<{ store: Store; info: DatasetInfo }> {
   if (!config.redisUrl) {
@@ -34,7 +50,14 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
     await seedStore(store, corpus);
     return { store, info: corpus.info };
   }
-  const store = new RedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
+  const store = new RedisStore({
+    url: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    breaker: { failureThreshold: config.redisBreakerFailures, cooldownMs: config.redisBreakerCooldownMs },
+    featureIndex: { maxPosts: config.featureCachePosts, ttlMs: config.featureCacheTtlSeconds * 1000 },
+    logger,
+  });
   try {
     await store.connect();
     const held = await store.datasetInfo();
@@ -44,14 +67,18 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
       return { store, info: held };
     }
     const corpus = await readCorpus(config, logger);
+    const data = seedDataOf(corpus);
+    const replica = new EmbeddedStore({ maxSnapshotBytes: REPLICA_SNAPSHOT_BYTES });
+    await replica.seed(data);
     if (held?.fingerprint === corpus.info.fingerprint) {
       logger.info({ posts: held.posts }, 'Redis already holds this dataset; not seeding');
-      return { store, info: held };
+    } else {
+      const started = Date.now();
+      logger.info(held ? `Redis holds other content (${held.description}); replacing it` : 'Redis is empty; seeding it');
+      await store.seed(data);
+      logger.info({ ms: Date.now() - started }, 'seeded Redis');
     }
-    const started = Date.now();
-    logger.info(held ? `Redis holds other content (${held.description}); replacing it` : 'Redis is empty; seeding it');
-    await seedStore(store, corpus);
-    logger.info({ ms: Date.now() - started }, 'seeded Redis');
+    store.setReplica(replica);
     return { store, info: corpus.info };
   } catch (err) {
     await store.close();
@@ -69,7 +96,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<{ ga
   const tokens = new TokenService(config.jwtSecret);
   // The demo token only exists outside production, signed with the development secret or the configured one.
   const demoToken = config.env !== 'production' && config.graphiql ? await tokens.sign('demo-viewer') : null;
-  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken });
+  const viewerState = store instanceof RedisStore ? new RedisViewerState(store.redis, config.redisKeyPrefix) : new EmbeddedViewerState();
+  const featureLog = store instanceof RedisStore ? new RedisFeatureLog(store.redis, `${config.redisKeyPrefix}featurelog`) : new MemoryFeatureLog();
+  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken, viewerState, featureLog });
   const address = await gateway.listen();
   // Listening on every interface: show an address a browser on this machine can open.
   const wildcard = address.address === '0.0.0.0' || address.address === '::';
@@ -79,11 +108,5 @@ export async function startGateway(config: Config, logger: Logger): Promise<{ ga
 
 /** For logs: a Redis URL without its password. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis://(unparseable)';
-  }
+  return redactRedisUrl(url);
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseRedisTarget } from './store/connection';
 
 /**
  * The gateway's whole configuration. This is the only module that reads `process.env`; everything else receives a
@@ -18,12 +19,25 @@ export interface Config {
   readonly syntheticPosts: number;
   /** `SYNTHETIC_SEED`. @default 1 */
   readonly syntheticSeed: number;
-  /** `REDIS_URL`, e.g. redis://127.0.0.1:6379/0. Unset: the embedded in-process store. */
+  /**
+   * `REDIS_URL`, e.g. redis://127.0.0.1:6379/0, or redis+cluster://host:port,host:port for a Redis Cluster (any
+   * reachable seed nodes). Unset: the embedded in-process store.
+   */
   readonly redisUrl: string | null;
   /** `REDIS_KEY_PREFIX`: every key the gateway writes starts with it. @default "rg:" */
   readonly redisKeyPrefix: string;
   /** `SEED_ON_START`: load the corpus into an empty Redis at start-up. @default true */
   readonly seedOnStart: boolean;
+  /** `REDIS_COMMAND_TIMEOUT_MS`: how long a request waits on one Redis command before serving without it. @default 250 */
+  readonly redisCommandTimeoutMs: number;
+  /** `REDIS_BREAKER_FAILURES`: consecutive failed Redis calls that open the circuit (stop calling Redis). @default 3 */
+  readonly redisBreakerFailures: number;
+  /** `REDIS_BREAKER_COOLDOWN_MS`: how long the circuit stays open before one probe. @default 1000 */
+  readonly redisBreakerCooldownMs: number;
+  /** `FEATURE_CACHE_POSTS`: posts kept in the in-process feature index in front of Redis (0: none). @default 100000 */
+  readonly featureCachePosts: number;
+  /** `FEATURE_CACHE_TTL_SECONDS`: how long a post (and the community table) stays in that index. @default 600 */
+  readonly featureCacheTtlSeconds: number;
   /** `SNAPSHOT_TTL_SECONDS`: how long a ranked list (and so its cursors) lives. @default 300 */
   readonly snapshotTtlSeconds: number;
   /** `SNAPSHOT_MAX_ITEMS`: how many ranked items a snapshot keeps; paging ends there. @default 1000 */
@@ -42,7 +56,35 @@ export interface Config {
   readonly graphiql: boolean;
   /** `LOG_LEVEL` (pino levels). @default "info" ("silent" under test) */
   readonly logLevel: string;
+  /**
+   * `SHUTDOWN_GRACE_MS`: after SIGTERM, how long requests in flight may take to finish before the process exits with
+   * status 1 anyway. Readiness turns 503 and no new connection is accepted from the first moment. @default 10000
+   */
+  readonly shutdownGraceMs: number;
+  /**
+   * Where spans are sent over OTLP/HTTP (JSON encoding): `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`. Null (neither set): spans are recorded for metrics but not exported.
+   */
+  readonly otlpTracesUrl: string | null;
+  /** `OTEL_SERVICE_NAME`: the `service.name` of every span. @default "ranking-gateway" */
+  readonly serviceName: string;
+  /**
+   * `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (the standard names and values): which traces are exported.
+   * Stage metrics see every span whatever the sampler says. @default parentbased_always_on, ratio 1
+   */
+  readonly tracesSampler: { readonly kind: TracesSamplerKind; readonly ratio: number };
 }
+
+/** The values of the standard `OTEL_TRACES_SAMPLER` variable that the gateway supports. */
+export const TRACES_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type TracesSamplerKind = (typeof TRACES_SAMPLERS)[number];
 
 /** Fixed so that development tokens survive restarts; never accepted in production. */
 export const DEVELOPMENT_JWT_SECRET = 'ranking-gateway-development-secret-do-not-use-in-production';
@@ -62,6 +104,18 @@ const int = (name: string, min: number, max: number) =>
     .min(min, { message: `${name} must be at least ${min}` })
     .max(max, { message: `${name} must be at most ${max}` });
 
+const httpUrl = (name: string) =>
+  z.string().refine(
+    (u) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(u).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be an http:// or https:// URL` },
+  );
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -71,13 +125,24 @@ const EnvSchema = z.object({
   SYNTHETIC_SEED: int('SYNTHETIC_SEED', 0, 2 ** 31).default(1),
   REDIS_URL: z
     .string()
-    .regex(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisTarget(url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `REDIS_URL ${(err as Error).message}` });
+      }
+    })
     .optional(),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,32}$/, { message: 'REDIS_KEY_PREFIX must be 1-32 of A-Z a-z 0-9 _ . : -' })
     .default('rg:'),
   SEED_ON_START: bool('SEED_ON_START').default(true),
+  REDIS_COMMAND_TIMEOUT_MS: int('REDIS_COMMAND_TIMEOUT_MS', 10, 60_000).default(250),
+  REDIS_BREAKER_FAILURES: int('REDIS_BREAKER_FAILURES', 1, 1000).default(3),
+  REDIS_BREAKER_COOLDOWN_MS: int('REDIS_BREAKER_COOLDOWN_MS', 10, 600_000).default(1000),
+  FEATURE_CACHE_POSTS: int('FEATURE_CACHE_POSTS', 0, 50_000_000).default(100_000),
+  FEATURE_CACHE_TTL_SECONDS: int('FEATURE_CACHE_TTL_SECONDS', 1, 7 * 24 * 3600).default(600),
   SNAPSHOT_TTL_SECONDS: int('SNAPSHOT_TTL_SECONDS', 1, 7 * 24 * 3600).default(300),
   SNAPSHOT_MAX_ITEMS: int('SNAPSHOT_MAX_ITEMS', 25, 10_000).default(1000),
   JWT_SECRET: z.string().min(32, { message: 'JWT_SECRET must be at least 32 characters' }).optional(),
@@ -86,6 +151,16 @@ const EnvSchema = z.object({
   GRAPHIQL: bool('GRAPHIQL').optional(),
   RANKERS_WATCH: bool('RANKERS_WATCH').default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  SHUTDOWN_GRACE_MS: int('SHUTDOWN_GRACE_MS', 0, 600_000).default(10_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').optional(),
+  OTEL_SERVICE_NAME: z.string().max(128, { message: 'OTEL_SERVICE_NAME must be at most 128 characters' }).default('ranking-gateway'),
+  OTEL_TRACES_SAMPLER: z.enum(TRACES_SAMPLERS, { message: `OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ message: 'OTEL_TRACES_SAMPLER_ARG must be a number' })
+    .min(0, { message: 'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1' })
+    .max(1, { message: 'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1' })
+    .default(1),
 });
 
 export class ConfigError extends Error {}
@@ -118,6 +193,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL ?? null,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     seedOnStart: e.SEED_ON_START,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    redisBreakerFailures: e.REDIS_BREAKER_FAILURES,
+    redisBreakerCooldownMs: e.REDIS_BREAKER_COOLDOWN_MS,
+    featureCachePosts: e.FEATURE_CACHE_POSTS,
+    featureCacheTtlSeconds: e.FEATURE_CACHE_TTL_SECONDS,
     snapshotTtlSeconds: e.SNAPSHOT_TTL_SECONDS,
     snapshotMaxItems: e.SNAPSHOT_MAX_ITEMS,
     jwtSecret,
@@ -127,6 +207,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchRankers: e.RANKERS_WATCH,
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    // The signal-specific variable is a full URL; the general one is a base that the signal's path is appended to.
+    otlpTracesUrl:
+      e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null),
+    serviceName: e.OTEL_SERVICE_NAME,
+    tracesSampler: { kind: e.OTEL_TRACES_SAMPLER, ratio: e.OTEL_TRACES_SAMPLER_ARG },
   };
 }
 

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Community, DatasetInfo, Post } from '../content';
-import type { IndexEntry, SeedData, Store } from './store';
+import type { IndexEntry, SeedData, Store, StoreHealth, StoreStats } from './store';
 
 export interface EmbeddedStoreOptions {
   /**
@@ -19,8 +19,8 @@ export class EmbeddedStore implements Store {
   private posts = new Map<string, Post>();
   private communities = new Map<string, Community>();
   private communityList: Community[] = [];
-  /** Each index as ids sorted by score, highest first. */
-  private indexes = new Map<string, string[]>();
+  /** Each index as ids sorted by score, highest first, with their scores (kept so the content can be exported). */
+  private indexes = new Map<string, { ids: string[]; scores: Float64Array }>();
   private info: DatasetInfo | null = null;
   private readonly snapshots: LRUCache<string, Uint8Array>;
 
@@ -45,7 +45,7 @@ export class EmbeddedStore implements Store {
   }
 
   async readIndexes(names: readonly string[], limit: number): Promise<string[][]> {
-    return names.map((n) => (this.indexes.get(n) ?? []).slice(0, Math.max(0, limit)));
+    return names.map((n) => (this.indexes.get(n)?.ids ?? []).slice(0, Math.max(0, limit)));
   }
 
   async getSnapshot(key: string): Promise<Uint8Array | null> {
@@ -65,14 +65,36 @@ export class EmbeddedStore implements Store {
     for (const p of data.posts) posts.set(p.id, p);
     const communities = new Map<string, Community>();
     for (const c of data.communities) communities.set(c.name, c);
-    const indexes = new Map<string, string[]>();
-    for (const [name, entries] of data.indexes) indexes.set(name, [...entries].sort(byScoreDesc).map((e) => e.id));
+    const indexes = new Map<string, { ids: string[]; scores: Float64Array }>();
+    for (const [name, entries] of data.indexes) {
+      const sorted = [...entries].sort(byScoreDesc);
+      indexes.set(name, { ids: sorted.map((e) => e.id), scores: Float64Array.from(sorted, (e) => e.score) });
+    }
     // Swap everything at once so a concurrent reader sees either the old content or the new, never a mix.
     this.posts = posts;
     this.communities = communities;
     this.communityList = [...communities.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.indexes = indexes;
     this.info = data.info;
+  }
+
+  /**
+   * The content as seed data, equal to what it was seeded with (indexes highest first): the Redis store re-seeds an
+   * emptied Redis from its in-process replica with it.
+   */
+  exportSeed(): SeedData | null {
+    if (!this.info) return null;
+    const indexes = new Map<string, IndexEntry[]>();
+    for (const [name, { ids, scores }] of this.indexes) indexes.set(name, ids.map((id, i) => ({ id, score: scores[i]! })));
+    return { info: this.info, posts: [...this.posts.values()], communities: this.communityList.slice(), indexes };
+  }
+
+  health(): StoreHealth {
+    return { degraded: false };
+  }
+
+  stats(): StoreStats {
+    return { roundTrips: 0, roundTripsByCommand: {}, featureIndex: { hits: 0, misses: 0, size: 0 }, decodeErrors: 0, replicaReads: 0 };
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,32 @@ export interface SeedData {
   readonly indexes: ReadonlyMap<string, readonly IndexEntry[]>;
 }
 
+/** Whether the store is serving as designed, or degraded (e.g. Redis is unreachable and reads come from memory). */
+export interface StoreHealth {
+  readonly degraded: boolean;
+  /** Why it is degraded, in words fit for a log line or an answer's extensions (no keys, no user data). */
+  readonly reason?: string;
+  /** Since when (milliseconds since the epoch), while degraded. */
+  readonly since?: number;
+}
+
+/** Counters for tests, the benchmark and metrics. */
+export interface StoreStats {
+  /**
+   * Batches written to Redis sockets so far (one command or one pipeline each), counted at the connection; 0 for
+   * the embedded store. The difference across a request is that request's round trips.
+   */
+  readonly roundTrips: number;
+  /** `roundTrips` by the first command of each batch, for finding where a count comes from. */
+  readonly roundTripsByCommand: Readonly<Record<string, number>>;
+  /** In-process feature index: posts answered without Redis, posts read from Redis, posts it holds now. */
+  readonly featureIndex: { readonly hits: number; readonly misses: number; readonly size: number };
+  /** Stored items that could not be decoded (each read as absent instead of failing its batch). */
+  readonly decodeErrors: number;
+  /** Reads answered by the in-process replica because Redis was unavailable. */
+  readonly replicaReads: number;
+}
+
 /**
  * The one storage contract, with two backends: `EmbeddedStore` (in-process, the default) and `RedisStore` (ioredis).
  * The same contract tests run against both (test/integration/store.contract.test.ts).
@@ -53,6 +79,11 @@ export interface Store {
 
   /** Replaces the content (posts, communities, indexes) with `data`. Snapshots of earlier content become unreachable. */
   seed(data: SeedData): Promise<void>;
+
+  /** Degraded or not, and why: the feed service reports it in the answer. Cheap (no I/O); call it per request. */
+  health(): StoreHealth;
+
+  stats(): StoreStats;
 
   close(): Promise<void>;
 }

@@ -26,10 +26,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `redis-server` (from PATH) on a free loopback port with nothing saved to disk, and waits until it answers. */
-export async function startRedisServer(): Promise<TestRedis> {
+/**
+ * Starts `redis-server` (from PATH) on a free loopback port (or `port`, e.g. to bring a killed server back where it
+ * was) with nothing saved to disk, and waits until it answers.
+ */
+export async function startRedisServer(opts: { port?: number } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), 'rg-redis-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   let child: ChildProcess;
   try {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
@@ -52,7 +55,7 @@ export async function startRedisServer(): Promise<TestRedis> {
   return { url, port, pid: child.pid!, stop: () => stopWith('SIGTERM'), kill: () => stopWith('SIGKILL') };
 }
 
-async function waitForRedis(url: string, timeoutMs = 10_000): Promise<void> {
+export async function waitForRedis(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

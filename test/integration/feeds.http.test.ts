@@ -1,12 +1,15 @@
 /**
- * The feed API end to end: real HTTP against a gateway on a free port, over both store backends (the Redis one is a
- * real redis-server this file starts and stops), on the real Reddit data when it is present.
+ * The feed API end to end: real HTTP against a gateway on a free port, over both store backends (the Redis one on a
+ * real redis-server and on a real three-master Redis Cluster, both started and stopped by this file), on the real
+ * Reddit data when it is present.
  */
-import { Redis } from 'ioredis';
 import type { Corpus } from '../../src/content';
 import { FEED_PIPELINES } from '../../src/pipeline/feeds';
 import { feedTestCorpus } from '../helpers/corpus';
 import { startTestGateway, type Backend, type GraphQLBody, type TestGateway } from '../helpers/gateway';
+import { createRedisClient, nodeConnections, parseRedisTarget } from '../../src/store/connection';
+import type { RedisStore } from '../../src/store/redis';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 
 const EDGE_FIELDS = `cursor rank score node { id title score numComments createdAt community { name } }`;
@@ -49,23 +52,39 @@ function expectNonIncreasing(values: number[]): void {
 let corpus: Corpus;
 let real = false;
 let redis: TestRedis;
+let cluster: TestRedisCluster;
 
 beforeAll(async () => {
-  ({ corpus, real } = await feedTestCorpus());
-  redis = await startRedisServer();
+  let corpusLoaded: Promise<unknown>;
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster(), (corpusLoaded = feedTestCorpus().then((c) => ({ corpus, real } = c)))]);
+  await corpusLoaded;
 });
 
 afterAll(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
 });
 
-describe.each<Backend>(['embedded', 'redis'])('feeds over HTTP (%s store)', (backend) => {
+/** Keys matching `pattern` on every node (tests may use KEYS; the gateway never does), and a way to delete them. */
+async function withRedisKeys(url: string, pattern: string, fn: (keys: string[], del: () => Promise<void>) => Promise<void>): Promise<void> {
+  const client = createRedisClient(parseRedisTarget(url), { lazyConnect: true });
+  try {
+    await client.connect();
+    const nodes = 'nodes' in client ? client.nodes('master') : nodeConnections(client);
+    const keys = (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
+    await fn(keys, async () => void (await Promise.all(keys.map((k) => client.del(k)))));
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over HTTP (%s store)', (backend) => {
   let gw: TestGateway;
   let alice: string;
   let bob: string;
+  const redisUrl = () => (backend === 'cluster' ? cluster.url : redis.url);
 
   beforeAll(async () => {
-    gw = await startTestGateway({ corpus, backend, redisUrl: redis.url, keyPrefix: `rgtest-${backend}:` });
+    gw = await startTestGateway({ corpus, backend: backend === 'cluster' ? 'redis' : backend, redisUrl: redisUrl(), keyPrefix: `rgtest-${backend}:` });
     alice = await gw.token('alice');
     bob = await gw.token('bob');
   });
@@ -285,12 +304,11 @@ describe.each<Backend>(['embedded', 'redis'])('feeds over HTTP (%s store)', (bac
     test('CURSOR_EXPIRED once the snapshot a cursor points to is gone', async () => {
       const page = ok((await home({ first: 5 }, await gw.token('carol'))).body).personalizedFeed;
       // Expire every snapshot of this gateway's namespace, as the TTL would.
-      if (backend === 'redis') {
-        const client = new Redis(redis.url);
-        const keys = await client.keys(`${gw.config.redisKeyPrefix}snap:*`);
-        expect(keys.length).toBeGreaterThan(0);
-        await client.del(...keys);
-        client.disconnect();
+      if (backend !== 'embedded') {
+        await withRedisKeys(redisUrl(), `${gw.config.redisKeyPrefix}snap:*`, async (keys, del) => {
+          expect(keys.length).toBeGreaterThan(0);
+          await del();
+        });
       } else {
         (gw.store as unknown as { snapshots: { clear(): void } }).snapshots.clear();
       }
@@ -299,22 +317,27 @@ describe.each<Backend>(['embedded', 'redis'])('feeds over HTTP (%s store)', (bac
     });
   });
 
-  if (backend === 'redis') {
+  if (backend !== 'embedded') {
     test('with Redis, the snapshots and candidate indexes live in Redis under the key prefix', async () => {
       await home({ first: 5, ranker: 'top' }, await gw.token('dora'));
-      const client = new Redis(redis.url);
-      try {
-        const prefix = gw.config.redisKeyPrefix;
-        const fp = corpus.info.fingerprint;
-        expect((await client.keys(`${prefix}snap:*`)).length).toBeGreaterThan(0);
-        expect(await client.zcard(`${prefix}c:${fp}:idx:community:pics:hot`)).toBe(corpus.posts.filter((p) => p.community === 'pics').length);
-        expect(await client.exists(`${prefix}c:${fp}:post:${corpus.posts[0]!.id}`)).toBe(1);
-        const ttl = await client.ttl((await client.keys(`${prefix}snap:*`))[0]!);
-        expect(ttl).toBeGreaterThan(0);
-        expect(ttl).toBeLessThanOrEqual(gw.config.snapshotTtlSeconds);
-      } finally {
-        client.disconnect();
-      }
+      const prefix = gw.config.redisKeyPrefix;
+      const fp = corpus.info.fingerprint;
+      const layout = (gw.store as RedisStore).keys;
+      await withRedisKeys(redisUrl(), `${prefix}snap:*`, async (snaps) => {
+        expect(snaps.length).toBeGreaterThan(0);
+        const client = createRedisClient(parseRedisTarget(redisUrl()), {});
+        try {
+          expect(layout.index(fp, 'community:pics:hot')).toBe(`${prefix}{c:${fp}}:idx:community:pics:hot`);
+          expect(await client.zcard(layout.index(fp, 'community:pics:hot'))).toBe(corpus.posts.filter((p) => p.community === 'pics').length);
+          expect(await client.exists(layout.post(fp, corpus.posts[0]!.id))).toBe(1);
+          // A page snapshot (scored lists, `snap:scores:*`, have their own TTL).
+          const ttl = await client.ttl(snaps.find((k) => !k.startsWith(`${prefix}snap:scores:`))!);
+          expect(ttl).toBeGreaterThan(0);
+          expect(ttl).toBeLessThanOrEqual(gw.config.snapshotTtlSeconds);
+        } finally {
+          client.disconnect();
+        }
+      });
     });
   }
 

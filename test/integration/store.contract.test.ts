@@ -1,11 +1,13 @@
 /**
- * One contract, two backends: every test here runs against the embedded store and against a real redis-server.
+ * One contract, two backends: every test here runs against the embedded store, a real redis-server, and a real
+ * three-master Redis Cluster (which rejects any read that crosses slots).
  */
 import { Redis } from 'ioredis';
 import type { Community, DatasetInfo, Post } from '../../src/content';
 import { EmbeddedStore } from '../../src/store/embedded';
 import { RedisStore } from '../../src/store/redis';
 import type { SeedData, Store } from '../../src/store/store';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 
 const post = (id: string, community: string, extra: Partial<Post> = {}): Post => ({
@@ -45,11 +47,12 @@ const seedA: SeedData = {
 };
 
 let redisServer: TestRedis;
+let cluster: TestRedisCluster;
 beforeAll(async () => {
-  redisServer = await startRedisServer();
+  [redisServer, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
 });
 afterAll(async () => {
-  await redisServer?.stop();
+  await Promise.all([redisServer?.stop(), cluster?.stop()]);
 });
 
 type Factory = () => Promise<Store>;
@@ -59,6 +62,14 @@ const backends: [string, Factory][] = [
     'redis',
     async () => {
       const s = new RedisStore({ url: redisServer.url, keyPrefix: `contract-${Math.random().toString(36).slice(2)}:` });
+      await s.connect();
+      return s;
+    },
+  ],
+  [
+    'cluster',
+    async () => {
+      const s = new RedisStore({ url: cluster.url, keyPrefix: `contract-${Math.random().toString(36).slice(2)}:` });
       await s.connect();
       return s;
     },
@@ -76,7 +87,7 @@ describe.each(backends)('Store contract (%s)', (kind, make) => {
   });
 
   test('reports what it holds', async () => {
-    expect(store.kind).toBe(kind);
+    expect(store.kind).toBe(kind === 'cluster' ? 'redis' : kind);
     expect(await store.datasetInfo()).toEqual(seedA.info);
   });
 
@@ -122,21 +133,31 @@ describe.each(backends)('Store contract (%s)', (kind, make) => {
 });
 
 describe('RedisStore specifics', () => {
-  test('reseeding removes the previous content from Redis and writes nothing outside its prefix', async () => {
+  /** Every key of the server, or of every cluster master (tests may use KEYS; the store never does). */
+  async function allKeys(target: 'redis' | 'cluster', pattern: string): Promise<string[]> {
+    const clients = target === 'redis' ? [new Redis(redisServer.url)] : cluster.nodeClients();
+    try {
+      return (await Promise.all(clients.map((c) => c.keys(pattern)))).flat();
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  }
+
+  test.each(['redis', 'cluster'] as const)('reseeding removes the previous content (%s) and writes nothing outside its prefix', async (target) => {
     const prefix = 'cleanup-test:';
-    const store = new RedisStore({ url: redisServer.url, keyPrefix: prefix });
-    const client = new Redis(redisServer.url);
+    const store = new RedisStore({ url: target === 'redis' ? redisServer.url : cluster.url, keyPrefix: prefix });
     try {
       await store.connect();
       await store.seed(seedA);
-      expect((await client.keys(`${prefix}c:fpA:*`)).length).toBeGreaterThan(0);
+      // The layout (src/store/keys.ts): content under the fingerprint's hash tags, posts spread over shards.
+      expect(await allKeys(target, `${prefix}{c:fpA}:*`)).toEqual(expect.arrayContaining([`${prefix}{c:fpA}:communities`, `${prefix}{c:fpA}:idx:ties`]));
+      expect((await allKeys(target, `${prefix}{c:fpA:p*}:post:*`)).length).toBe(seedA.posts.length);
       await store.seed({ ...seedA, info: info('fpC') });
-      expect(await client.keys(`${prefix}c:fpA:*`)).toEqual([]);
-      expect((await client.keys(`${prefix}c:fpC:*`)).length).toBeGreaterThan(0);
-      const outside = (await client.keys('*')).filter((k) => !k.startsWith('contract-') && !k.startsWith(prefix));
+      expect(await allKeys(target, `${prefix}{c:fpA*`)).toEqual([]);
+      expect((await allKeys(target, `${prefix}{c:fpC*`)).length).toBeGreaterThan(0);
+      const outside = (await allKeys(target, '*')).filter((k) => !k.startsWith('contract-') && !k.startsWith(prefix));
       expect(outside).toEqual([]);
     } finally {
-      client.disconnect();
       await store.close();
     }
   });
