@@ -2,6 +2,7 @@ import { ROLE_MLE, type Viewer } from '../src/auth/tokens';
 import type { GatewayContext } from '../src/context';
 import { GatewayError } from '../src/errors';
 import { FEATURES } from '../src/features/registry';
+import { MAX_BLOCKED } from '../src/filters/viewer-state';
 import { isPlausibleCommunityName, isPlausiblePostId, type FeedContext, type FeedPage, type RankerComparison } from '../src/feed/service';
 import { variantView, type RankerView } from './rankers';
 
@@ -9,6 +10,21 @@ interface PageArgs {
   first: number;
   after?: string | null;
   ranker?: string | null;
+  deadlineMs?: number | null;
+  refresh?: boolean | null;
+}
+
+/** Feeds report sources they were served without; the server puts them in `extensions.ranking.degraded`. */
+function reportDegraded(ctx: GatewayContext, feed: string, page: FeedPage): FeedPage {
+  for (const d of page.degraded) ctx.ranking.degraded.push({ feed, ...d });
+  return page;
+}
+
+/** The signed-in viewer, or UNAUTHENTICATED. */
+export async function requireViewer(ctx: GatewayContext, what: string): Promise<Viewer> {
+  const viewer = await ctx.viewer();
+  if (!viewer) throw new GatewayError('UNAUTHENTICATED', `${what} needs a viewer: send "Authorization: Bearer <token>".`);
+  return viewer;
 }
 
 type ContextArg = { community?: string | null; post?: string | null };
@@ -26,16 +42,23 @@ export async function requireMle(ctx: GatewayContext, what: string): Promise<Vie
 
 export const Query = {
   async personalizedFeed(_: unknown, args: PageArgs, ctx: GatewayContext): Promise<FeedPage> {
-    const viewer = await ctx.viewer();
-    if (!viewer) throw new GatewayError('UNAUTHENTICATED', 'personalizedFeed needs a viewer: send "Authorization: Bearer <token>".');
-    return ctx.feeds.page({ kind: 'home', viewer, context: null, first: args.first, after: args.after ?? null, ranker: args.ranker ?? null }, ctx.loaders);
+    const viewer = await requireViewer(ctx, 'personalizedFeed');
+    const page = await ctx.feeds.page(
+      { kind: 'home', viewer, context: null, first: args.first, after: args.after ?? null, ranker: args.ranker ?? null, deadlineMs: args.deadlineMs ?? null, refresh: args.refresh ?? false, requestId: ctx.requestId },
+      ctx.loaders,
+    );
+    return reportDegraded(ctx, 'personalizedFeed', page);
   },
 
   async contextualFeed(_: unknown, args: PageArgs & { context: ContextArg }, ctx: GatewayContext): Promise<FeedPage> {
     const viewer = await ctx.viewer();
     const context = toContext(args.context);
     const kind = 'community' in context ? 'community' : 'post';
-    return ctx.feeds.page({ kind, viewer, context, first: args.first, after: args.after ?? null, ranker: args.ranker ?? null }, ctx.loaders);
+    const page = await ctx.feeds.page(
+      { kind, viewer, context, first: args.first, after: args.after ?? null, ranker: args.ranker ?? null, deadlineMs: args.deadlineMs ?? null, requestId: ctx.requestId },
+      ctx.loaders,
+    );
+    return reportDegraded(ctx, 'contextualFeed', page);
   },
 
   async rankers(_: unknown, __: unknown, ctx: GatewayContext): Promise<RankerView[]> {
@@ -65,7 +88,48 @@ export const Query = {
 
   features: () => FEATURES,
 
+  async viewerSettings(_: unknown, __: unknown, ctx: GatewayContext) {
+    const viewer = await requireViewer(ctx, 'viewerSettings');
+    return { blockedCommunities: await ctx.viewerState.blockedCommunities(viewer.userId) };
+  },
+
   post: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => (isPlausiblePostId(id) ? ctx.loaders.posts.load(id) : null),
 
   community: (_: unknown, { name }: { name: string }, ctx: GatewayContext) => (isPlausibleCommunityName(name) ? ctx.loaders.communities.load(name) : null),
+};
+
+/** At most this many ids per markSeen call. */
+export const MAX_MARK_SEEN = 500;
+
+export const Mutation = {
+  async markSeen(_: unknown, { postIds }: { postIds: string[] }, ctx: GatewayContext): Promise<number> {
+    const viewer = await requireViewer(ctx, 'markSeen');
+    if (postIds.length > MAX_MARK_SEEN) {
+      throw new GatewayError('BAD_USER_INPUT', `markSeen takes at most ${MAX_MARK_SEEN} ids a call (got ${postIds.length}).`, { argument: 'postIds', max: MAX_MARK_SEEN });
+    }
+    // Only ids that name posts are recorded: a client cannot fill a viewer's seen set with garbage.
+    const plausible = [...new Set(postIds)].filter(isPlausiblePostId);
+    const found = (await ctx.loaders.posts.loadMany(plausible)).map((p, i) => (p && !(p instanceof Error) ? plausible[i]! : null)).filter((id): id is string => id !== null);
+    await ctx.viewerState.addSeen(viewer.userId, found);
+    return found.length;
+  },
+
+  async blockCommunity(_: unknown, { name }: { name: string }, ctx: GatewayContext) {
+    const viewer = await requireViewer(ctx, 'blockCommunity');
+    const community = isPlausibleCommunityName(name) ? await ctx.loaders.communities.load(name) : null;
+    if (!community) throw new GatewayError('NOT_FOUND', `No community named "${name.slice(0, 64)}".`);
+    const blocked = await ctx.viewerState.blockedCommunities(viewer.userId);
+    if (!blocked.includes(community.name)) {
+      if (blocked.length >= MAX_BLOCKED) throw new GatewayError('BAD_USER_INPUT', `At most ${MAX_BLOCKED} communities can be blocked.`);
+      await ctx.viewerState.setBlockedCommunities(viewer.userId, [...blocked, community.name]);
+    }
+    return { blockedCommunities: await ctx.viewerState.blockedCommunities(viewer.userId) };
+  },
+
+  async unblockCommunity(_: unknown, { name }: { name: string }, ctx: GatewayContext) {
+    const viewer = await requireViewer(ctx, 'unblockCommunity');
+    const blocked = await ctx.viewerState.blockedCommunities(viewer.userId);
+    await ctx.viewerState.setBlockedCommunities(viewer.userId, blocked.filter((c) => c !== name));
+    return { blockedCommunities: await ctx.viewerState.blockedCommunities(viewer.userId) };
+  },
 };

@@ -13,6 +13,12 @@ export const FeedConnection = {
   pageInfo: (page: FeedPage) => page.pageInfo,
   rankedBy: (page: FeedPage, _: unknown, ctx: GatewayContext) => rankedByView(page.rankedBy, ctx),
   totalCount: (page: FeedPage) => page.totalCount,
+  async funnel(page: FeedPage, _: unknown, ctx: GatewayContext) {
+    await requireMle(ctx, 'funnel');
+    const f = page.funnel;
+    const counts = (r: Readonly<Record<string, number>>) => Object.entries(r).map(([name, count]) => ({ name, count }));
+    return { ...f, retrieved: counts(f.retrieved), filtered: [...counts(f.filtered), ...counts(f.requestFiltered)] };
+  },
 };
 
 async function loadPost(id: string, ctx: GatewayContext): Promise<PostRecord> {

@@ -2,8 +2,8 @@
 """Train the home feed's LambdaMART ranker on features logged by the gateway (npm run train calls this).
 
 Input: a CSV written by src/mle/train.ts: columns `label`, `group`, then one column per feature, named as the
-gateway's feature registry names them; rows of one group (a viewer's session) are contiguous; an empty cell is a
-missing value. Output: an XGBoost JSON model whose feature_names are those columns, which the gateway's `xgboost`
+gateway's feature registry names them (columns named "_..." are metadata and skipped, as `cli export-log` writes
+them); rows of one group (a viewer's session) are contiguous; an empty cell is a missing value. Output: an XGBoost JSON model whose feature_names are those columns, which the gateway's `xgboost`
 ranker kind loads as it is.
 
 Run with Debian's python3 (python3-xgboost 1.7): /usr/bin/python3 scripts/train_home_model.py --train F --out M
@@ -21,12 +21,14 @@ def read(path):
     with open(path, newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
-        features = header[2:]
+        # Columns named "_..." carry metadata (request, position, ...), not features.
+        cols = [i for i in range(2, len(header)) if not header[i].startswith("_")]
+        features = [header[i] for i in cols]
         labels, groups, rows = [], [], []
         for rec in reader:
             labels.append(float(rec[0]))
             groups.append(rec[1])
-            rows.append([float(v) if v not in ("", "NaN", "nan") else np.nan for v in rec[2:]])
+            rows.append([float(rec[i]) if rec[i] not in ("", "NaN", "nan") else np.nan for i in cols])
     # float32, as the gateway compares features: thresholds learned here must split the same values the same way.
     x = np.asarray(rows, dtype=np.float32)
     sizes = []

@@ -1,13 +1,17 @@
+import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { TokenService } from './auth/tokens';
 import { openStore, redactUrl } from './bootstrap';
 import { evalCommand, MLE_USAGE, MleUsageError, scoreCommand } from './mle/commands';
+import { exportFeatureLog, RedisFeatureLog } from './mle/feature-log';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './telemetry/logger';
 
 const USAGE = `usage:
   npm run --silent cli -- token --user ID [--role ROLE ...] [--expires 1h]   print a viewer token for the configured JWT_SECRET
   npm run seed                                                               load the dataset (DATASET_DIR, else synthetic) into REDIS_URL
+  npm run --silent cli -- export-log --out FILE.csv                          write REDIS_URL's feature log as training rows
   npm run --silent cli -- <command> for MLEs (one number a line on stdout):
 ${MLE_USAGE}`;
 
@@ -29,6 +33,24 @@ async function seed(): Promise<void> {
   process.stdout.write(`Redis at ${redactUrl(config.redisUrl)} holds ${info.posts} posts of ${info.communities} communities (${info.description})\n`);
 }
 
+async function exportLog(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  if (!values.out) throw new UsageError('export-log needs --out FILE.csv');
+  const config = loadConfig();
+  if (!config.redisUrl) throw new UsageError('export-log reads the feature log in Redis: set REDIS_URL (the embedded store keeps its log in the serving process only)');
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  const out = createWriteStream(values.out);
+  try {
+    await redis.connect();
+    const n = await exportFeatureLog(new RedisFeatureLog(redis, `${config.redisKeyPrefix}featurelog`), (line) => out.write(line));
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    process.stderr.write(`wrote ${n} rows to ${values.out}\n`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -36,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'token') await token(rest);
     else if (command === 'seed') await seed();
+    else if (command === 'export-log') await exportLog(rest);
     else if (command === 'score') await scoreCommand(rest, process.stdout);
     else if (command === 'eval') await evalCommand(rest, process.stdout);
     else throw new UsageError(command ? `unknown command "${command}"` : 'no command given');

@@ -1,4 +1,5 @@
 import type { Viewer } from './auth/tokens';
+import type { ViewerState } from './filters/viewer-state';
 import type { Loaders } from './features/loaders';
 import type { FeedService } from './feed/service';
 import type { RankerRegistry } from './rankers/registry';
@@ -7,6 +8,11 @@ import type { RankerRegistry } from './rankers/registry';
 export interface GatewayContext {
   readonly feeds: FeedService;
   readonly rankers: RankerRegistry;
+  readonly viewerState: ViewerState;
+  /** This request's id: in `extensions.requestId`, the feature log and the logs. */
+  readonly requestId: string;
+  /** Collected while resolving, reported in `extensions.ranking`. */
+  readonly ranking: { readonly degraded: { feed: string; source: string; reason: string }[] };
   /** Request-scoped DataLoaders (posts, communities, viewers). */
   readonly loaders: Loaders;
   /**

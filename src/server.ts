@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
-import { createSchema, createYoga, maskError as yogaMaskError, type YogaServerInstance } from 'graphql-yoga';
+import { createSchema, createYoga, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { resolvers } from '../resolvers';
 import type { TokenService, Viewer } from './auth/tokens';
 import { repoRoot, type Config } from './config';
@@ -15,7 +16,12 @@ import { ViewerProfiles } from './features/viewer-profiles';
 import { FeedService } from './feed/service';
 import type { RankerRegistry } from './rankers/registry';
 import type { Store } from './store/store';
+import { EmbeddedViewerState, type ViewerState } from './filters/viewer-state';
+import { MemoryFeatureLog, type FeatureLog } from './mle/feature-log';
+import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from './pipeline/feeds';
 import type { Logger } from './telemetry/logger';
+import { checkReadiness, sendReadiness } from './telemetry/health';
+import { createRequestObserver } from './telemetry/http';
 import { createMetrics, type Metrics } from './telemetry/metrics';
 
 /** What node:http hands yoga with each request. */
@@ -32,6 +38,12 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** A token put in GraphiQL's headers so its example answers without setup; development only. */
   readonly demoToken?: string | null;
+  /** Where seen posts and viewer settings live. @default in-process */
+  readonly viewerState?: ViewerState;
+  /** Where served features are logged for training. @default in-process, bounded */
+  readonly featureLog?: FeatureLog;
+  /** Feed pipelines. @default FEED_PIPELINES (src/pipeline/feeds.ts) */
+  readonly pipelines?: Readonly<Record<FeedKind, FeedPipeline>>;
 }
 
 export interface Gateway {
@@ -85,6 +97,7 @@ query Feeds {
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, rankers, tokens, logger } = deps;
   const metrics = createMetrics();
+  const viewerState = deps.viewerState ?? new EmbeddedViewerState();
   const feeds = new FeedService({
     store,
     rankers,
@@ -93,8 +106,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     cursorSecret: config.cursorSecret,
     snapshotTtlSeconds: config.snapshotTtlSeconds,
     snapshotMaxItems: config.snapshotMaxItems,
+    viewerState,
+    featureLog: deps.featureLog ?? new MemoryFeatureLog(),
+    pipelines: deps.pipelines,
   });
   const profiles = new ViewerProfiles(store);
+  // One log line, a request id, a span (continuing an incoming traceparent) and latency metrics per HTTP request.
+  const observer = createRequestObserver({
+    logger,
+    metrics,
+    graphqlPaths: ['/graphql'],
+    routes: ['/graphql', '/healthz', '/readyz', '/metrics', '/'],
+    quietRoutes: ['/healthz', '/readyz', '/metrics'],
+  });
 
   const yoga = createYoga<NodeServerContext, GatewayContext>({
     schema: createSchema<NodeServerContext & GatewayContext>({ typeDefs: loadTypeDefs(), resolvers }),
@@ -116,6 +140,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       warn: (...args: unknown[]) => logger.warn({ yoga: args.map(String) }, 'yoga'),
       error: (...args: unknown[]) => logger.error({ yoga: args.map((a) => (a instanceof Error ? a.stack : String(a))) }, 'yoga'),
     },
+    plugins: [useRankingExtensions(), observer.plugin],
     maskedErrors: {
       maskError(error, message, isDev) {
         const original = error instanceof GraphQLError ? error.originalError : error;
@@ -143,16 +168,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return {
         feeds,
         rankers,
+        viewerState,
+        requestId: randomUUID(),
+        ranking: { degraded: [] },
         loaders: createLoaders(store, profiles),
         viewer: () => (viewer ??= tokens.fromAuthorizationHeader(request.headers.get('authorization'))),
       };
     },
   });
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const pipelines = deps.pipelines ?? FEED_PIPELINES;
+  const server = createServer(observer.wrap((req: IncomingMessage, res: ServerResponse) => {
     const pathname = (req.url ?? '/').split('?', 1)[0];
     if (pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (pathname === '/readyz') {
+      sendReadiness(res, checkReadiness({ store, rankers, pipelines, accepting: () => server.listening }));
       return;
     }
     if (pathname === '/metrics' && req.method === 'GET') {
@@ -167,7 +200,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return;
     }
     void yoga.handle(req, res);
-  });
+  }));
   server.keepAliveTimeout = 5000;
 
   return {
@@ -188,5 +221,25 @@ export function createGateway(deps: GatewayDeps): Gateway {
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
+  };
+}
+
+/**
+ * Adds `extensions.requestId` (the id in the feature log and the logs) to every response, and
+ * `extensions.ranking.degraded` to a response when any feed in it was served without a source (or a
+ * per-request filter) that failed or timed out: the client learns its answer is partial.
+ */
+function useRankingExtensions(): Plugin<GatewayContext> {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ args, result, setResult }) {
+          const ctx = args.contextValue as GatewayContext;
+          if (!result || Symbol.asyncIterator in result) return;
+          const degraded = ctx.ranking.degraded;
+          setResult({ ...result, extensions: { ...result.extensions, requestId: ctx.requestId, ...(degraded.length > 0 ? { ranking: { degraded } } : {}) } });
+        },
+      };
+    },
   };
 }

@@ -22,13 +22,17 @@ export interface Snapshot {
   readonly scores: readonly number[];
   /** For an interleaved list: the ranker id that contributed each item (same order as `ids`). */
   readonly teams: readonly string[] | null;
+  /** Sources that failed or timed out while the underlying list was built. */
+  readonly degraded: readonly { readonly source: string; readonly reason: string }[];
+  /** Counts per stage, for the MLE's funnel (JSON-safe). */
+  readonly funnel: unknown;
 }
 
 const packr = new Packr({ useRecords: false });
 /** Bump when the tuple below changes: entries of another format read as misses rather than being misread. */
-const FORMAT = 2;
+const FORMAT = 3;
 
-type Encoded = [number, string, number, string, string, string | null, string | null, string[], number[], string[] | null];
+type Encoded = [number, string, number, string, string, string | null, string | null, string[], number[], string[] | null, Snapshot['degraded'], unknown];
 
 /** Keeps snapshots in the store (Redis or embedded) as compact msgpack tuples, with a TTL. */
 export class SnapshotCache {
@@ -48,15 +52,15 @@ export class SnapshotCache {
       if (!bytes) return null;
       const decoded = packr.unpack(bytes) as Encoded;
       if (!Array.isArray(decoded) || decoded[0] !== FORMAT) return null;
-      const [, generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams] = decoded;
-      return { generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams };
+      const [, generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams, degraded, funnel] = decoded;
+      return { generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams, degraded, funnel };
     });
   }
 
   /** Stores a snapshot; `ttlSeconds` overrides the default (a fallback-served list is kept only briefly). */
   put(key: string, s: Snapshot, ttlSeconds = this.ttlSeconds): Promise<void> {
     return withSpan('cache.put', { 'cache.backend': this.store.kind, 'snapshot.items': s.ids.length }, async () => {
-      const encoded: Encoded = [FORMAT, s.generation, s.createdAt, s.servedBy, s.servedByVersion, s.fallbackFrom, s.fallbackReason, [...s.ids], [...s.scores], s.teams ? [...s.teams] : null];
+      const encoded: Encoded = [FORMAT, s.generation, s.createdAt, s.servedBy, s.servedByVersion, s.fallbackFrom, s.fallbackReason, [...s.ids], [...s.scores], s.teams ? [...s.teams] : null, [...s.degraded], s.funnel];
       await this.store.putSnapshot(key, packr.pack(encoded), ttlSeconds);
     });
   }

@@ -21,5 +21,6 @@ export interface CandidateRequest {
  */
 export interface CandidateSource {
   readonly name: string;
-  fetch(req: CandidateRequest, store: Store, limit: number): Promise<string[]>;
+  /** `signal` aborts when the source's deadline passes; a source doing I/O outside the store should stop then. */
+  fetch(req: CandidateRequest, store: Store, limit: number, signal?: AbortSignal): Promise<string[]>;
 }

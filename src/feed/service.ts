@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
+import { context as otelContext, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ROLE_MLE, type Viewer } from '../auth/tokens';
+import { ScoreCache, type Degradation, type ScoredList } from '../cache/scores';
 import { SnapshotCache, type Snapshot } from '../cache/snapshots';
+import type { ViewerState } from '../filters/viewer-state';
+import { buildFeatureBatch } from '../features/batch';
+import { FEATURES, type FeatureInput } from '../features/registry';
+import type { FeatureLog } from '../mle/feature-log';
+import { diversify } from '../selectors/diversity';
 import type { Post } from '../content';
 import { GatewayError } from '../errors';
 import type { Loaders } from '../features/loaders';
-import type { FeatureInput } from '../features/registry';
 import { seededRandom } from '../features/viewers';
 import { experimentFor, type ExperimentAssignment } from '../pipeline/experiments';
-import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../pipeline/feeds';
+import { FEED_PIPELINES, MIN_DEADLINE_MS, type FeedKind, type FeedPipeline } from '../pipeline/feeds';
 import { explainCandidates, featureInputs, gatherCandidates, rankOrder, scoreCandidates } from '../pipeline/run';
 import { kendallTau, overlapAtK } from '../rankers/agreement';
 import type { Ranker } from '../rankers/ranker';
@@ -51,6 +57,26 @@ export interface FeedRequest {
   readonly after: string | null;
   /** The requested ranker id (or "interleave:A,B"); null for the feed's default or experiment. */
   readonly ranker: string | null;
+  /** A smaller retrieval deadline than the feed's, in ms; null for the feed's own. */
+  readonly deadlineMs?: number | null;
+  /** Start a fresh session (leaving out what was already shown) instead of continuing the current one. */
+  readonly refresh?: boolean;
+  /** The request's id, for the feature log. */
+  readonly requestId?: string;
+}
+
+/** What each stage saw, for the MLE's funnel. */
+export interface Funnel {
+  readonly retrieved: Readonly<Record<string, number>>;
+  readonly unique: number;
+  readonly filtered: Readonly<Record<string, number>>;
+  readonly scored: number;
+  readonly requestFiltered: Readonly<Record<string, number>>;
+  readonly diversityDropped: number;
+  /** Items in the session's ranked list. */
+  readonly ranked: number;
+  /** Edges on this page. */
+  readonly returned: number;
 }
 
 export interface FeedEdgeData {
@@ -95,6 +121,9 @@ export interface FeedPage {
   readonly totalCount: number;
   /** Whether the ranked list came from the snapshot cache. */
   readonly cached: boolean;
+  /** Sources (or filters) that failed or timed out: the answer is served without them. */
+  readonly degraded: readonly Degradation[];
+  readonly funnel: Funnel;
   /** Explanations of this page's edges, computed on first use (one batch for the whole page), by post id. */
   explain(): Promise<ReadonlyMap<string, EdgeExplanation>>;
 }
@@ -118,12 +147,15 @@ export interface FeedServiceOptions {
   readonly cursorSecret: string;
   readonly snapshotTtlSeconds: number;
   readonly snapshotMaxItems: number;
+  readonly viewerState: ViewerState;
+  /** Where served features and scores are logged for training; nothing is logged without one. */
+  readonly featureLog?: FeatureLog;
   readonly pipelines?: Readonly<Record<FeedKind, FeedPipeline>>;
 }
 
 /** How a request will be ranked, resolved from its arguments, the experiments and the feed's defaults. */
 type Plan =
-  | { readonly kind: 'single'; readonly ranker: Ranker; readonly experiment: ExperimentAssignment | null; readonly label: string }
+  | { readonly kind: 'single'; readonly ranker: Ranker; readonly experiment: ExperimentAssignment | null; readonly label: string; readonly explicit: boolean }
   | { readonly kind: 'interleave'; readonly a: Ranker; readonly b: Ranker; readonly label: string };
 
 interface ResolvedContext {
@@ -140,15 +172,17 @@ const isMle = (viewer: Viewer | null) => viewer?.roles.includes(ROLE_MLE) ?? fal
  */
 export class FeedService {
   private readonly snapshots: SnapshotCache;
+  private readonly scores: ScoreCache;
   private readonly cursors: CursorCodec;
   private readonly pipelines: Readonly<Record<FeedKind, FeedPipeline>>;
-  /** Builds in progress by snapshot key: concurrent identical cold requests share one ranking (single flight). */
-  private readonly inFlight = new Map<string, Promise<Snapshot>>();
+  /** Sessions and builds in progress by key: concurrent identical cold requests share one ranking (single flight). */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Shadow scorings still running, so tests and shutdown can wait for them. */
   private readonly shadowTasks = new Set<Promise<void>>();
 
   constructor(private readonly opts: FeedServiceOptions) {
     this.snapshots = new SnapshotCache(opts.store, opts.snapshotTtlSeconds);
+    this.scores = new ScoreCache(opts.store);
     this.cursors = new CursorCodec(opts.cursorSecret);
     this.pipelines = opts.pipelines ?? FEED_PIPELINES;
   }
@@ -186,19 +220,19 @@ export class FeedService {
         return { kind: 'interleave', a, b, label: `interleave:${a.id}@${a.version},${b.id}@${b.version}` };
       }
       const ranker = this.resolveRanker(req.ranker, req.viewer);
-      return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}` };
+      return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}`, explicit: true };
     }
     const assignment = experimentFor(this.opts.rankers.experiments(), pipeline.kind, req.viewer?.userId ?? null);
     if (assignment) {
       const ranker = this.opts.rankers.get(assignment.ranker);
-      if (ranker) return { kind: 'single', ranker, experiment: assignment, label: `${ranker.id}@${ranker.version}` };
+      if (ranker) return { kind: 'single', ranker, experiment: assignment, label: `${ranker.id}@${ranker.version}`, explicit: false };
     }
     // The feed's default; when it is not serving (a configuration without it, or a model that never loaded), the
     // signed-out default, so a feed never fails for want of its preferred model.
     const preferred = req.viewer ? [pipeline.defaultRanker, pipeline.signedOutRanker] : [pipeline.signedOutRanker];
     const ranker = preferred.map((id) => this.opts.rankers.get(id)).find((r): r is Ranker => !!r);
     if (!ranker) throw new GatewayError('SERVICE_UNAVAILABLE', `No default ranker of the ${pipeline.kind} feed is loaded (${preferred.join(', ')}).`);
-    return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}` };
+    return { kind: 'single', ranker, experiment: null, label: `${ranker.id}@${ranker.version}`, explicit: false };
   }
 
   async page(req: FeedRequest, loaders: Loaders): Promise<FeedPage> {
@@ -210,6 +244,14 @@ export class FeedService {
       });
     }
     const pipeline = this.pipelines[req.kind];
+    const deadlineMs = req.deadlineMs ?? pipeline.deadlineMs;
+    if (!Number.isInteger(deadlineMs) || deadlineMs < MIN_DEADLINE_MS || deadlineMs > pipeline.deadlineMs) {
+      throw new GatewayError('BAD_USER_INPUT', `"deadlineMs" must be between ${MIN_DEADLINE_MS} and ${pipeline.deadlineMs} for this feed (got ${req.deadlineMs}).`, {
+        argument: 'deadlineMs',
+        min: MIN_DEADLINE_MS,
+        max: pipeline.deadlineMs,
+      });
+    }
     const plan = this.plan(req, pipeline);
     const context = await this.resolveContext(req.context, loaders);
     const info = await this.opts.store.datasetInfo();
@@ -226,10 +268,12 @@ export class FeedService {
       }
       start = cursor.offset + 1;
     } else {
-      snapshot = await this.snapshots.get(key);
+      // The viewer's current session of this feed, unless they ask for a fresh one: the same request twice gives
+      // the same page, and a refresh leaves out what was already shown.
+      snapshot = req.refresh ? null : await this.snapshots.get(key);
       if (!snapshot) {
         cached = false;
-        snapshot = await this.build(key, req, pipeline, plan, context, loaders);
+        snapshot = await this.session(key, req, pipeline, plan, context, loaders, deadlineMs);
       }
     }
 
@@ -247,7 +291,20 @@ export class FeedService {
         contributedBy: snapshot.teams?.[i] ?? null,
       });
     }
+    if (req.viewer && pipeline.requestFilters.includes('seen') && edges.length > 0) {
+      // Served means shown: the next fresh session leaves these out. Off the response path; a failure only logs.
+      const userId = req.viewer.userId;
+      this.opts.viewerState.addSeen(userId, edges.map((e) => e.postId)).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error)?.message }, 'could not record seen posts'));
+    }
     const served = snapshot;
+    if (this.opts.featureLog && edges.length > 0) {
+      const log = this.opts.featureLog;
+      setImmediate(() =>
+        this.logServed(log, req, served, edges, context, loaders).catch((err: unknown) =>
+          this.opts.logger.warn({ err: (err as Error)?.message }, 'could not append to the feature log'),
+        ),
+      );
+    }
     let explanations: Promise<ReadonlyMap<string, EdgeExplanation>> | null = null;
     return {
       edges,
@@ -260,6 +317,8 @@ export class FeedService {
       rankedBy: this.rankedBy(plan, served),
       totalCount: snapshot.ids.length,
       cached,
+      degraded: snapshot.degraded,
+      funnel: { ...(snapshot.funnel as Omit<Funnel, 'returned'>), returned: edges.length },
       explain: () => (explanations ??= this.explainEdges(edges, served, req, context, loaders)),
     };
   }
@@ -301,52 +360,204 @@ export class FeedService {
     return { community: null, contextPost: post, label: `post:${post.id}` };
   }
 
-  private build(key: string, req: FeedRequest, pipeline: FeedPipeline, plan: Plan, context: ResolvedContext, loaders: Loaders): Promise<Snapshot> {
-    const running = this.inFlight.get(key);
+  /**
+   * A new session of a feed: the (cached) scored list, minus what this viewer has seen and blocked, diversified,
+   * frozen as the snapshot every page of the session is cut from. Identical concurrent requests share one.
+   */
+  private session(
+    key: string,
+    req: FeedRequest,
+    pipeline: FeedPipeline,
+    plan: Plan,
+    context: ResolvedContext,
+    loaders: Loaders,
+    deadlineMs: number,
+  ): Promise<Snapshot> {
+    const flightKey = `session:${key}:${req.refresh ? 'refresh' : ''}`;
+    const running = this.inFlight.get(flightKey) as Promise<Snapshot> | undefined;
     if (running) return running;
-    const promise = withSpan('feed.build', { 'feed.kind': req.kind, 'ranking.plan': plan.kind }, async () => {
-      const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
-      const { inputs, stats } = await gatherCandidates({ pipeline, viewer, community: context.community, contextPost: context.contextPost }, {
-        store: this.opts.store,
-        loaders,
-        logger: this.opts.logger,
+    const promise = withSpan('feed.session', { 'feed.kind': req.kind }, async (span) => {
+      const scored = await this.scored(key, req, pipeline, plan, context, loaders, deadlineMs);
+      const degraded = [...scored.degraded];
+      let keep = scored.ids.map((_, i) => i);
+      const requestFiltered: Record<string, number> = {};
+      if (req.viewer) {
+        const userId = req.viewer.userId;
+        for (const name of pipeline.requestFilters) {
+          const before = keep.length;
+          try {
+            if (name === 'seen') {
+              const seen = await this.opts.viewerState.seen(userId);
+              keep = keep.filter((i) => !seen.has(scored.ids[i]!));
+            } else if (name === 'blocked') {
+              const blocked = new Set(await this.opts.viewerState.blockedCommunities(userId));
+              keep = keep.filter((i) => !blocked.has(scored.communities[i]!));
+            }
+          } catch (err) {
+            // The viewer's state is unreachable: serve without this filter, and say so.
+            degraded.push({ source: `${name}-filter`, reason: `viewer state unavailable: ${(err as Error).message}`.slice(0, 200) });
+          }
+          requestFiltered[name] = before - keep.length;
+        }
+      }
+      // Diversity shapes the feed's own ranking; an explicitly requested ranker (or interleaving) is shown in its own
+      // order, so an MLE comparing rankers sees exactly what each one does.
+      let diversityDropped = 0;
+      let diversified = false;
+      if (pipeline.diversity && plan.kind === 'single' && !plan.explicit) {
+        const { order, dropped } = diversify(
+          keep.map((i) => ({ community: scored.communities[i]!, domain: scored.domains[i] ?? null })),
+          pipeline.diversity,
+          this.opts.snapshotMaxItems,
+        );
+        keep = order.map((o) => keep[o]!);
+        diversityDropped = dropped;
+        diversified = true;
+      }
+      let teams: string[] | null = null;
+      let interleaved = false;
+      if (scored.interleave) {
+        // Team draft over what is left after the filters: A's order is `keep`, B's is orderB restricted to it.
+        const left = new Set(keep);
+        const orderB = scored.interleave.orderB.filter((i) => left.has(i));
+        const rand = seededRandom(`interleave:${key}`);
+        const merged = teamDraftInterleave(keep, orderB, this.opts.snapshotMaxItems, () => rand() < 0.5);
+        const teamIds = [scored.interleave.a, scored.interleave.b];
+        keep = merged.items;
+        teams = merged.teams.map((t) => teamIds[t]!);
+        interleaved = true;
+      }
+      keep = keep.slice(0, this.opts.snapshotMaxItems);
+      // Edges promise non-increasing scores; diversity may move a post below a lower-scored one, so a served score is
+      // capped by the one above it (equal to the ranker's score whenever nothing was moved up past it).
+      let cap = Infinity;
+      const scores = keep.map((i, n) => {
+        // An interleaved list has no common score scale: edges carry their position from the bottom, descending.
+        if (interleaved) return keep.length - n;
+        const v = diversified ? Math.min(cap, scored.scores[i]!) : scored.scores[i]!;
+        cap = v;
+        return v;
       });
-      const max = this.opts.snapshotMaxItems;
-      let snapshot: Snapshot;
-      let ttl: number | undefined;
+      const snapshot: Snapshot = {
+        generation: SnapshotCache.newGeneration(),
+        createdAt: Date.now(),
+        servedBy: scored.servedBy,
+        servedByVersion: scored.servedByVersion,
+        fallbackFrom: scored.fallbackFrom,
+        fallbackReason: scored.fallbackReason,
+        ids: keep.map((i) => scored.ids[i]!),
+        scores,
+        teams,
+        degraded,
+        funnel: { ...scored.funnel, requestFiltered, diversityDropped, ranked: keep.length },
+      };
+      span.setAttributes({ 'ranker.id': snapshot.servedBy, 'ranker.fallback_from': snapshot.fallbackFrom ?? '', 'session.items': snapshot.ids.length });
+      const shortLived = snapshot.fallbackFrom !== null || degraded.length > 0;
+      await this.snapshots.put(key, snapshot, shortLived ? FALLBACK_SNAPSHOT_TTL_SECONDS : undefined);
+      return snapshot;
+    }).finally(() => this.inFlight.delete(flightKey));
+    this.inFlight.set(flightKey, promise);
+    return promise;
+  }
+
+  /** The scored list for a request key: cached, served stale while a fresh one is built when the feed allows it. */
+  private async scored(
+    key: string,
+    req: FeedRequest,
+    pipeline: FeedPipeline,
+    plan: Plan,
+    context: ResolvedContext,
+    loaders: Loaders,
+    deadlineMs: number,
+  ): Promise<ScoredList> {
+    const cached = await this.scores.get(key);
+    const ttlMs = this.opts.snapshotTtlSeconds * 1000;
+    if (cached) {
+      const age = Date.now() - cached.createdAt;
+      if (age < ttlMs) return cached;
+      if (pipeline.staleWhileRevalidate) {
+        // Stale: answer now, re-rank in the background (once, however many requests see it stale).
+        void this.build(key, req, pipeline, plan, context, loaders, deadlineMs).catch((err: unknown) =>
+          this.opts.logger.warn({ err: (err as Error)?.message }, 'background re-ranking failed; the stale list keeps serving'),
+        );
+        return cached;
+      }
+    }
+    return this.build(key, req, pipeline, plan, context, loaders, deadlineMs);
+  }
+
+  /** Runs the pipeline and ranks: one build per key at a time (single flight). Counted in ranking_builds_total. */
+  private build(
+    key: string,
+    req: FeedRequest,
+    pipeline: FeedPipeline,
+    plan: Plan,
+    context: ResolvedContext,
+    loaders: Loaders,
+    deadlineMs: number,
+  ): Promise<ScoredList> {
+    const running = this.inFlight.get(`build:${key}`) as Promise<ScoredList> | undefined;
+    if (running) return running;
+    const promise = withSpan('feed.build', { 'feed.kind': req.kind, 'ranking.plan': plan.kind }, async (span) => {
+      this.opts.metrics.rankings.inc({ feed: req.kind });
+      const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
+      const { inputs, stats } = await gatherCandidates(
+        { pipeline, viewer, community: context.community, contextPost: context.contextPost },
+        { store: this.opts.store, loaders, logger: this.opts.logger },
+        deadlineMs,
+      );
+      let list: Omit<ScoredList, 'communities' | 'domains' | 'degraded' | 'funnel' | 'createdAt' | 'interleave'>;
+      let order: number[];
+      let interleave: ScoredList['interleave'] = null;
       if (plan.kind === 'interleave') {
         const [sa, sb] = await Promise.all([this.scoreWithFallback(plan.a, inputs), this.scoreWithFallback(plan.b, inputs)]);
-        const orderA = rankOrder(inputs, sa.scores);
-        const orderB = rankOrder(inputs, sb.scores);
-        const rand = seededRandom(`interleave:${key}`);
-        const merged = teamDraftInterleave(orderA, orderB, max, () => rand() < 0.5);
-        const teamIds = [sa.ranker.id, sb.ranker.id];
-        snapshot = {
-          ...newSnapshot(plan.a, null, null),
+        order = rankOrder(inputs, sa.scores);
+        const position = new Map(order.map((candidate, i) => [candidate, i]));
+        interleave = { a: sa.ranker.id, b: sb.ranker.id, orderB: rankOrder(inputs, sb.scores).map((candidate) => position.get(candidate)!) };
+        list = {
           servedBy: `interleave:${plan.a.id},${plan.b.id}`,
           servedByVersion: `${plan.a.id}@${plan.a.version},${plan.b.id}@${plan.b.version}`,
-          ids: merged.items.map((i) => inputs[i]!.post.id),
-          // An interleaved list has no common score scale: edges carry their position from the top, descending.
-          scores: merged.items.map((_, i) => merged.items.length - i),
-          teams: merged.teams.map((t) => teamIds[t]!),
+          fallbackFrom: sa.fallbackFrom ?? sb.fallbackFrom,
+          fallbackReason: sa.fallbackReason ?? sb.fallbackReason,
+          ids: order.map((i) => inputs[i]!.post.id),
+          scores: order.map((i) => sa.scores[i]!),
+          teams: null,
         };
-        if (sa.fallbackFrom || sb.fallbackFrom) ttl = FALLBACK_SNAPSHOT_TTL_SECONDS;
       } else {
         const scored = await this.scoreWithFallback(plan.ranker, inputs);
-        const order = rankOrder(inputs, scored.scores).slice(0, max);
-        snapshot = {
-          ...newSnapshot(scored.ranker, scored.fallbackFrom, scored.fallbackReason),
+        // Kept beyond the page limit: per-request filters and diversity remove some, and the session needs enough left.
+        order = rankOrder(inputs, scored.scores).slice(0, this.opts.snapshotMaxItems * 2);
+        list = {
+          servedBy: scored.ranker.id,
+          servedByVersion: scored.ranker.version,
+          fallbackFrom: scored.fallbackFrom,
+          fallbackReason: scored.fallbackReason,
           ids: order.map((i) => inputs[i]!.post.id),
           scores: order.map((i) => scored.scores[i]!),
+          teams: null,
         };
-        if (scored.fallbackFrom) ttl = FALLBACK_SNAPSHOT_TTL_SECONDS;
-        else this.startShadows(plan.ranker, inputs, scored.scores);
+        if (!scored.fallbackFrom) this.startShadows(plan.ranker, inputs, scored.scores);
       }
-      await this.snapshots.put(key, snapshot, ttl);
-      this.opts.logger.debug({ feed: req.kind, ranking: plan.label, stats, items: snapshot.ids.length }, 'ranked feed');
-      return snapshot;
-    }).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, promise);
+      const result: ScoredList = {
+        ...list,
+        createdAt: Date.now(),
+        communities: order.map((i) => inputs[i]!.post.community),
+        domains: order.map((i) => inputs[i]!.post.domain),
+        degraded: stats.degraded,
+        funnel: { retrieved: stats.retrieved, unique: stats.unique, filtered: stats.filtered, scored: inputs.length },
+        interleave,
+      };
+      span.setAttributes({ 'ranker.id': result.servedBy, 'ranker.fallback_from': result.fallbackFrom ?? '', 'ranked.count': result.ids.length });
+      // A list built without a source or by a fallback is kept briefly, so the real thing is tried again soon.
+      const ttl =
+        result.fallbackFrom || result.degraded.length > 0
+          ? FALLBACK_SNAPSHOT_TTL_SECONDS
+          : this.opts.snapshotTtlSeconds * (pipeline.staleWhileRevalidate ? 2 : 1);
+      await this.scores.put(key, result, ttl);
+      this.opts.logger.debug({ feed: req.kind, ranking: plan.label, stats, items: result.ids.length }, 'ranked feed');
+      return result;
+    }).finally(() => this.inFlight.delete(`build:${key}`));
+    this.inFlight.set(`build:${key}`, promise);
     return promise;
   }
 
@@ -384,8 +595,15 @@ export class FeedService {
       const shadow = this.opts.rankers.get(shadowId);
       if (!shadow) continue;
       const labels = { variant: served.id, shadow: shadowId };
+      // Off the request's trace: a shadow runs after the answer, in a root span of its own.
       const task = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => withDeadline((signal) => scoreCandidates(shadow, inputs, signal), SHADOW_TIMEOUT_MS))
+        .then(() =>
+          otelContext.with(ROOT_CONTEXT, () =>
+            withSpan('rank.shadow', { 'ranker.id': served.id, 'shadow.id': shadowId, 'batch.rows': inputs.length }, () =>
+              withDeadline((signal) => scoreCandidates(shadow, inputs, signal), SHADOW_TIMEOUT_MS),
+            ),
+          ),
+        )
         .then((shadowScores) => {
           const servedOrder = rankOrder(inputs, servedScores);
           const shadowOrder = rankOrder(inputs, shadowScores);
@@ -400,6 +618,35 @@ export class FeedService {
         .finally(() => this.shadowTasks.delete(task));
       this.shadowTasks.add(task);
     }
+  }
+
+  /** Appends a served page's items, with every registry feature's value, to the feature log. */
+  private async logServed(log: FeatureLog, req: FeedRequest, snapshot: Snapshot, edges: readonly FeedEdgeData[], context: ResolvedContext, loaders: Loaders): Promise<void> {
+    const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
+    const loaded = await loaders.posts.loadMany(edges.map((e) => e.postId));
+    const posts = loaded.filter((p): p is Post => !!p && !(p instanceof Error));
+    const inputs = await featureInputs(posts, { viewer, contextPost: context.contextPost }, loaders);
+    const names = FEATURES.map((f) => f.name);
+    const batch = buildFeatureBatch(names, inputs);
+    const byPost = new Map(edges.map((e) => [e.postId, e]));
+    const at = Date.now();
+    await log.append(
+      inputs.map((input, r) => {
+        const edge = byPost.get(input.post.id)!;
+        return {
+          requestId: req.requestId ?? '',
+          feed: req.kind,
+          ranker: edge.contributedBy ?? snapshot.servedBy,
+          rankerVersion: snapshot.servedByVersion,
+          position: edge.rank,
+          postId: edge.postId,
+          score: edge.score,
+          features: names,
+          values: Array.from(batch.values.subarray(r * names.length, (r + 1) * names.length)),
+          at,
+        };
+      }),
+    );
   }
 
   /** Explanations for a page's edges: the posts are re-hydrated (one batch) and explained by the ranker that placed them. */
@@ -482,20 +729,6 @@ export class FeedService {
       shifts: union.map((idx) => ({ postId: inputs[idx]!.post.id, rankA: rankA.get(idx)!, rankB: rankB.get(idx)!, shift: rankA.get(idx)! - rankB.get(idx)! })),
     };
   }
-}
-
-function newSnapshot(servedBy: Ranker, fallbackFrom: string | null, fallbackReason: string | null): Snapshot {
-  return {
-    generation: SnapshotCache.newGeneration(),
-    createdAt: Date.now(),
-    servedBy: servedBy.id,
-    servedByVersion: servedBy.version,
-    fallbackFrom,
-    fallbackReason,
-    ids: [],
-    scores: [],
-    teams: null,
-  };
 }
 
 class DeadlineExceeded extends Error {}

@@ -1,53 +1,99 @@
+import type { CandidateSource } from '../candidates/source';
+
 /** The kinds of feed the API serves. */
 export type FeedKind = 'home' | 'community' | 'post';
 
-/** One candidate source in a pipeline, with the most candidates it may contribute. */
+/** One candidate source in a pipeline, with its budget and deadline. */
 export interface SourceStep {
-  readonly source: string;
+  /** A source of src/candidates/index.ts by name, or a source object (e.g. a remote retrieval service). */
+  readonly source: string | CandidateSource;
+  /** The most candidates it may contribute. */
   readonly limit: number;
+  /** How long it may take; past it the source contributes nothing (or fails the request, when fail-closed). */
+  readonly timeoutMs: number;
+  /** When true, a failure or timeout of this source fails the request instead of degrading it. @default false */
+  readonly failClosed?: boolean;
+}
+
+/** Diversity: at most `maxPerCommunity` posts of one community and `maxPerDomain` of one domain in any `window` consecutive posts. */
+export interface DiversityConfig {
+  readonly window: number;
+  readonly maxPerCommunity: number;
+  readonly maxPerDomain: number;
 }
 
 /**
- * A feed as configuration, in the manner of product-mixer: which candidate sources it gathers from (in parallel),
- * which filters it applies, and which ranker serves it when the request names none.
+ * A feed as configuration, in the manner of product-mixer: which candidate sources it gathers from (in parallel,
+ * each under its own budget and deadline), which filters it applies before ranking, which it applies per request
+ * on the cached scored list, which diversity it enforces, and which ranker serves it when the request names none.
  * Names refer to src/candidates/index.ts, src/filters/index.ts and models/rankers.json.
  */
 export interface FeedPipeline {
   readonly kind: FeedKind;
   readonly sources: readonly SourceStep[];
+  /** Filters applied before ranking (their result is cached with the scores). */
   readonly filters: readonly string[];
+  /**
+   * Filters that depend on the moment (what the viewer has seen, their settings): applied per request to the cached
+   * scored list, never cached themselves.
+   */
+  readonly requestFilters: readonly ('seen' | 'blocked')[];
+  readonly diversity: DiversityConfig | null;
+  /** The whole request's budget for candidate retrieval; a client may ask for less (`deadlineMs`). */
+  readonly deadlineMs: number;
+  /** Serve an expired scored list at once and re-rank in the background, instead of making the client wait. */
+  readonly staleWhileRevalidate: boolean;
   /** Ranker for a signed-in viewer when the request names none. */
   readonly defaultRanker: string;
   /** Ranker for a signed-out request when it names none. */
   readonly signedOutRanker: string;
 }
 
+const DIVERSITY: DiversityConfig = { window: 10, maxPerCommunity: 3, maxPerDomain: 4 };
+
 export const FEED_PIPELINES: Readonly<Record<FeedKind, FeedPipeline>> = {
   home: {
     kind: 'home',
     sources: [
-      { source: 'subscriptions', limit: 1200 },
-      { source: 'popular', limit: 300 },
+      { source: 'subscriptions', limit: 1200, timeoutMs: 250 },
+      { source: 'popular', limit: 300, timeoutMs: 250 },
     ],
     filters: ['nsfw'],
+    requestFilters: ['seen', 'blocked'],
+    diversity: DIVERSITY,
+    deadlineMs: 400,
+    staleWhileRevalidate: true,
     defaultRanker: 'lambdamart',
     signedOutRanker: 'hot',
   },
   community: {
     kind: 'community',
-    sources: [{ source: 'community', limit: 1000 }],
+    sources: [{ source: 'community', limit: 1000, timeoutMs: 250 }],
     filters: ['nsfw'],
+    // A viewer who opens a community they blocked asked for it: blocking hides it from the other feeds only.
+    requestFilters: [],
+    // One community by definition: only the domain rule can bind.
+    diversity: { ...DIVERSITY, maxPerCommunity: DIVERSITY.window },
+    deadlineMs: 400,
+    staleWhileRevalidate: false,
     defaultRanker: 'personalized',
     signedOutRanker: 'hot',
   },
   post: {
     kind: 'post',
     sources: [
-      { source: 'same-community', limit: 500 },
-      { source: 'similar-titles', limit: 300 },
+      { source: 'same-community', limit: 500, timeoutMs: 250 },
+      { source: 'similar-titles', limit: 300, timeoutMs: 250 },
     ],
     filters: ['nsfw'],
+    requestFilters: ['blocked'],
+    diversity: null,
+    deadlineMs: 400,
+    staleWhileRevalidate: false,
     defaultRanker: 'personalized',
     signedOutRanker: 'hot',
   },
 };
+
+/** Deadlines a client may ask for (`deadlineMs`), in milliseconds. */
+export const MIN_DEADLINE_MS = 10;

@@ -5,6 +5,7 @@ import type { Loaders } from '../features/loaders';
 import type { FeatureInput } from '../features/registry';
 import { titleTokens } from '../features/title-tokens';
 import type { ViewerProfile } from '../features/viewers';
+import { GatewayError } from '../errors';
 import { FILTERS } from '../filters';
 import type { Explanation, FeatureBatch, Ranker } from '../rankers/ranker';
 import type { Store } from '../store/store';
@@ -25,10 +26,11 @@ export interface PipelineDeps {
   readonly logger: Logger;
 }
 
-/** How many candidates each stage saw, for logs and (later) the MLE's funnel. */
+/** How many candidates each stage saw, for logs and the MLE's funnel. */
 export interface PipelineStats {
   readonly retrieved: Readonly<Record<string, number>>;
-  readonly failedSources: readonly string[];
+  /** Sources that failed or missed their deadline, and why (fail-open sources only; fail-closed ones fail the request). */
+  readonly degraded: readonly { readonly source: string; readonly reason: string }[];
   readonly unique: number;
   readonly filtered: Readonly<Record<string, number>>;
 }
@@ -39,44 +41,80 @@ export interface Candidates {
   readonly stats: PipelineStats;
 }
 
+class SourceTimeout extends Error {
+  override readonly name = 'SourceTimeout';
+}
+
+/** Resolves with `work`, or rejects with SourceTimeout after `ms` (aborting `controller` so I/O can stop). */
+function underDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new SourceTimeout(`missed its deadline of ${ms} ms`);
+      controller.abort(err);
+      reject(err);
+    }, ms);
+  });
+  return Promise.race([work(controller.signal), timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
- * The retrieval half of a feed pipeline: scatter to the candidate sources in parallel, gather and de-duplicate,
- * hydrate the posts through the request's DataLoaders (one batch), filter, and hydrate the communities (one batch).
+ * The retrieval half of a feed pipeline: scatter to the candidate sources in parallel, each under its own budget
+ * and deadline (never past the request's), gather and de-duplicate, hydrate the posts through the request's
+ * DataLoaders (one batch), filter, and hydrate the communities (one batch).
  *
- * A failing source contributes nothing (fail open) and is logged; when every source fails the request fails with
- * the first error, since an empty feed would hide an outage.
+ * A failing or late source contributes nothing and is reported in `stats.degraded` (fail open), unless its step is
+ * fail-closed: then the request fails with SERVICE_UNAVAILABLE. When every source fails the request fails too,
+ * since an empty feed would hide an outage.
  */
-export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps): Promise<Candidates> {
+export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps, deadlineMs: number = req.pipeline.deadlineMs): Promise<Candidates> {
   const { pipeline } = req;
-  return withSpan('pipeline.candidates', { 'feed.kind': pipeline.kind }, async (span) => {
+  return withSpan('pipeline.candidates', { 'feed.kind': pipeline.kind, 'deadline.ms': deadlineMs }, async (span) => {
+    const started = Date.now();
+    const steps = pipeline.sources.map((step) => {
+      const source = typeof step.source === 'string' ? CANDIDATE_SOURCES[step.source] : step.source;
+      if (!source) throw new Error(`feed "${pipeline.kind}" names unknown candidate source "${String(step.source)}"`);
+      return { step, source };
+    });
     const results = await Promise.allSettled(
-      pipeline.sources.map((step) => {
-        const source = CANDIDATE_SOURCES[step.source];
-        if (!source) throw new Error(`feed "${pipeline.kind}" names unknown candidate source "${step.source}"`);
-        return withSpan(`candidates.${source.name}`, { 'candidates.limit': step.limit }, async (s) => {
-          const ids = await source.fetch(req, deps.store, step.limit);
-          s.setAttribute('candidates.count', ids.length);
-          return ids;
-        });
-      }),
+      steps.map(({ step, source }) =>
+        withSpan(`candidates.${source.name}`, { 'candidates.limit': step.limit }, async (s) => {
+          const budget = Math.max(1, Math.min(step.timeoutMs, deadlineMs - (Date.now() - started)));
+          try {
+            const ids = await underDeadline((signal) => source.fetch(req, deps.store, step.limit, signal), budget);
+            s.setAttributes({ 'candidates.count': ids.length, 'candidates.outcome': 'ok' });
+            return ids.slice(0, step.limit);
+          } catch (err) {
+            s.setAttribute('candidates.outcome', err instanceof SourceTimeout ? 'timeout' : 'error');
+            throw err;
+          }
+        }),
+      ),
     );
     const retrieved: Record<string, number> = {};
-    const failedSources: string[] = [];
+    const degraded: { source: string; reason: string }[] = [];
     const seen = new Set<string>();
     const candidateIds: string[] = [];
     let firstError: unknown = null;
     results.forEach((r, i) => {
-      const name = pipeline.sources[i]!.source;
+      const { step, source } = steps[i]!;
       if (r.status === 'rejected') {
-        failedSources.push(name);
+        const reason = r.reason instanceof SourceTimeout ? r.reason.message : `failed: ${String((r.reason as Error)?.message ?? r.reason).slice(0, 200)}`;
+        deps.logger.warn({ source: source.name, reason }, step.failClosed ? 'fail-closed candidate source failed' : 'candidate source failed; serving without it');
+        if (step.failClosed) {
+          throw new GatewayError('SERVICE_UNAVAILABLE', `Candidate source "${source.name}" ${reason}, and the feed cannot be served without it.`, { source: source.name });
+        }
         firstError ??= r.reason;
-        deps.logger.warn({ source: name, err: r.reason }, 'candidate source failed; serving without it');
+        degraded.push({ source: source.name, reason });
         return;
       }
-      retrieved[name] = r.value.length;
+      retrieved[source.name] = r.value.length;
       for (const id of r.value) if (!seen.has(id)) (seen.add(id), candidateIds.push(id));
     });
-    if (failedSources.length === pipeline.sources.length && firstError) throw firstError;
+    if (degraded.length === steps.length && firstError) {
+      throw new GatewayError('SERVICE_UNAVAILABLE', `Every candidate source of the ${pipeline.kind} feed failed (${degraded.map((d) => `${d.source}: ${d.reason}`).join('; ')}).`);
+    }
 
     const posts = await withSpan('features.hydrate', { 'candidates.count': candidateIds.length }, async () => {
       const loaded = await deps.loaders.posts.loadMany(candidateIds);
@@ -99,8 +137,8 @@ export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps): Pro
     }
 
     const inputs = await featureInputs(kept, req, deps.loaders);
-    span.setAttributes({ 'candidates.unique': candidateIds.length, 'candidates.kept': inputs.length });
-    return { inputs, stats: { retrieved, failedSources, unique: candidateIds.length, filtered } };
+    span.setAttributes({ 'candidates.unique': candidateIds.length, 'candidates.kept': inputs.length, 'sources.degraded': degraded.length });
+    return { inputs, stats: { retrieved, degraded, unique: candidateIds.length, filtered } };
   });
 }
 

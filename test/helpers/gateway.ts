@@ -7,6 +7,9 @@ import { createGateway, type Gateway } from '../../src/server';
 import { EmbeddedStore } from '../../src/store/embedded';
 import { RedisStore } from '../../src/store/redis';
 import type { Store } from '../../src/store/store';
+import { EmbeddedViewerState, RedisViewerState } from '../../src/filters/viewer-state';
+import { MemoryFeatureLog, RedisFeatureLog, type FeatureLog } from '../../src/mle/feature-log';
+import type { FeedKind, FeedPipeline } from '../../src/pipeline/feeds';
 import { createLogger } from '../../src/telemetry/logger';
 
 export type Backend = 'embedded' | 'redis';
@@ -19,6 +22,7 @@ export interface TestGateway {
   readonly config: Config;
   readonly tokens: TokenService;
   readonly rankers: RankerRegistry;
+  readonly featureLog: FeatureLog;
   /** A bearer token for `userId` (signed with the gateway's secret). */
   token(userId: string, roles?: string[]): Promise<string>;
   /** POSTs a GraphQL request; returns the HTTP status and the parsed body. */
@@ -42,6 +46,8 @@ export async function startTestGateway(opts: {
   rankersConfig?: string;
   /** Watch the ranker configuration for changes, as `npm start` does. */
   watchRankers?: boolean;
+  /** Feed pipelines instead of FEED_PIPELINES. */
+  pipelines?: Readonly<Record<FeedKind, FeedPipeline>>;
   env?: Record<string, string>;
 }): Promise<TestGateway> {
   const config = loadConfig({
@@ -69,7 +75,9 @@ export async function startTestGateway(opts: {
   const tokens = new TokenService(config.jwtSecret);
   const rankers = await loadRankerFile(config.rankersConfigPath, logger);
   if (opts.watchRankers) rankers.watch(50);
-  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken: await tokens.sign('demo-viewer') });
+  const viewerState = store instanceof RedisStore ? new RedisViewerState(store.redis, config.redisKeyPrefix) : new EmbeddedViewerState();
+  const featureLog = store instanceof RedisStore ? new RedisFeatureLog(store.redis, `${config.redisKeyPrefix}featurelog`) : new MemoryFeatureLog();
+  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken: await tokens.sign('demo-viewer'), viewerState, featureLog, pipelines: opts.pipelines });
   const address = await gateway.listen();
   const url = `http://127.0.0.1:${address.port}/graphql`;
   return {
@@ -93,6 +101,7 @@ export async function startTestGateway(opts: {
       return { status: res.status, body };
     },
     rankers,
+    featureLog,
     async close() {
       await gateway.close();
       await gateway.feeds.shadowsIdle();

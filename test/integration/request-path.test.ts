@@ -67,7 +67,9 @@ describe('one cold home feed request', () => {
       expect(found.map((s) => s.name)).toEqual([n]);
       return found[0]!;
     };
+    const session = one('feed.session');
     const build = one('feed.build');
+    const putScores = one('cache.scores.put');
     const candidates = one('pipeline.candidates');
     const subs = one('candidates.subscriptions');
     const popular = one('candidates.popular');
@@ -78,7 +80,9 @@ describe('one cold home feed request', () => {
     const parent = (s: ReadableSpan) => s.parentSpanContext?.spanId;
     expect(parent(candidates)).toBe(build.spanContext().spanId);
     for (const s of [subs, popular, hydrate]) expect(parent(s)).toBe(candidates.spanContext().spanId);
-    for (const s of [score, put]) expect(parent(s)).toBe(build.spanContext().spanId);
+    for (const s of [score, putScores]) expect(parent(s)).toBe(build.spanContext().spanId);
+    expect(parent(build)).toBe(session.spanContext().spanId);
+    expect(parent(put)).toBe(session.spanContext().spanId);
     expect(candidates.attributes['feed.kind']).toBe('home');
     expect(score.attributes['ranker.id']).toBe('lambdamart');
     expect(subs.attributes['candidates.count']).toBeGreaterThan(0);
@@ -88,7 +92,7 @@ describe('one cold home feed request', () => {
     expect(everything).not.toContain('span-viewer');
     expect(everything).not.toContain(token);
     // All spans of the request belong to one trace.
-    expect(new Set([build, candidates, subs, popular, hydrate, score, put].map((s) => s.spanContext().traceId)).size).toBe(1);
+    expect(new Set([session, build, candidates, subs, popular, hydrate, score, put, putScores].map((s) => s.spanContext().traceId)).size).toBe(1);
   });
 
   test('reads posts and communities in one batch each, including the fields of the answer', async () => {
