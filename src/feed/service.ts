@@ -270,10 +270,15 @@ export class FeedService {
     } else {
       // The viewer's current session of this feed, unless they ask for a fresh one: the same request twice gives
       // the same page, and a refresh leaves out what was already shown.
-      snapshot = req.refresh ? null : await this.snapshots.get(key);
+      // Everything a new session would read is asked for in the same tick as the session itself, so against Redis
+      // it travels in one round trip (the client auto-pipelines) instead of four in a row.
+      const sessionRead = req.refresh ? Promise.resolve(null) : this.snapshots.get(key);
+      const prefetch: Prefetch = { scores: this.scores.get(key), state: this.readViewerState(req, pipeline) };
+      prefetch.scores.catch(() => {});
+      snapshot = await sessionRead;
       if (!snapshot) {
         cached = false;
-        snapshot = await this.session(key, req, pipeline, plan, context, loaders, deadlineMs);
+        snapshot = await this.session(key, req, pipeline, plan, context, loaders, deadlineMs, prefetch);
       }
     }
 
@@ -291,7 +296,7 @@ export class FeedService {
         contributedBy: snapshot.teams?.[i] ?? null,
       });
     }
-    if (req.viewer && pipeline.requestFilters.includes('seen') && edges.length > 0) {
+    if (req.viewer && pipeline.requestFilters.includes('seen') && edges.length > 0 && !(this.opts.store.kind !== 'embedded' && this.opts.store.health().degraded)) {
       // Served means shown: the next fresh session leaves these out. Off the response path; a failure only logs.
       const userId = req.viewer.userId;
       this.opts.viewerState.addSeen(userId, edges.map((e) => e.postId)).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error)?.message }, 'could not record seen posts'));
@@ -299,10 +304,8 @@ export class FeedService {
     const served = snapshot;
     if (this.opts.featureLog && edges.length > 0) {
       const log = this.opts.featureLog;
-      setImmediate(() =>
-        this.logServed(log, req, served, edges, context, loaders).catch((err: unknown) =>
-          this.opts.logger.warn({ err: (err as Error)?.message }, 'could not append to the feature log'),
-        ),
+      this.logServed(log, req, served, edges, context, loaders).catch((err: unknown) =>
+        this.opts.logger.warn({ err: (err as Error)?.message }, 'could not append to the feature log'),
       );
     }
     let explanations: Promise<ReadonlyMap<string, EdgeExplanation>> | null = null;
@@ -372,33 +375,28 @@ export class FeedService {
     context: ResolvedContext,
     loaders: Loaders,
     deadlineMs: number,
+    prefetch: Prefetch,
   ): Promise<Snapshot> {
     const flightKey = `session:${key}:${req.refresh ? 'refresh' : ''}`;
     const running = this.inFlight.get(flightKey) as Promise<Snapshot> | undefined;
     if (running) return running;
     const promise = withSpan('feed.session', { 'feed.kind': req.kind }, async (span) => {
-      const scored = await this.scored(key, req, pipeline, plan, context, loaders, deadlineMs);
-      const degraded = [...scored.degraded];
+      const scored = await this.scored(key, req, pipeline, plan, context, loaders, deadlineMs, prefetch.scores);
+      const state = await prefetch.state;
+      const degraded = [...scored.degraded, ...state.degraded];
       let keep = scored.ids.map((_, i) => i);
       const requestFiltered: Record<string, number> = {};
-      if (req.viewer) {
-        const userId = req.viewer.userId;
-        for (const name of pipeline.requestFilters) {
-          const before = keep.length;
-          try {
-            if (name === 'seen') {
-              const seen = await this.opts.viewerState.seen(userId);
-              keep = keep.filter((i) => !seen.has(scored.ids[i]!));
-            } else if (name === 'blocked') {
-              const blocked = new Set(await this.opts.viewerState.blockedCommunities(userId));
-              keep = keep.filter((i) => !blocked.has(scored.communities[i]!));
-            }
-          } catch (err) {
-            // The viewer's state is unreachable: serve without this filter, and say so.
-            degraded.push({ source: `${name}-filter`, reason: `viewer state unavailable: ${(err as Error).message}`.slice(0, 200) });
-          }
-          requestFiltered[name] = before - keep.length;
-        }
+      if (state.seen) {
+        const seen = state.seen;
+        const before = keep.length;
+        keep = keep.filter((i) => !seen.has(scored.ids[i]!));
+        requestFiltered.seen = before - keep.length;
+      }
+      if (state.blocked) {
+        const blocked = state.blocked;
+        const before = keep.length;
+        keep = keep.filter((i) => !blocked.has(scored.communities[i]!));
+        requestFiltered.blocked = before - keep.length;
       }
       // Diversity shapes the feed's own ranking; an explicitly requested ranker (or interleaving) is shown in its own
       // order, so an MLE comparing rankers sees exactly what each one does.
@@ -453,7 +451,11 @@ export class FeedService {
       };
       span.setAttributes({ 'ranker.id': snapshot.servedBy, 'ranker.fallback_from': snapshot.fallbackFrom ?? '', 'session.items': snapshot.ids.length });
       const shortLived = snapshot.fallbackFrom !== null || degraded.length > 0;
-      await this.snapshots.put(key, snapshot, shortLived ? FALLBACK_SNAPSHOT_TTL_SECONDS : undefined);
+      // Not awaited: the write joins the round trip that records the page as seen (same tick), and a later request
+      // for the next page reads it back on the same connection, after it.
+      this.snapshots.put(key, snapshot, shortLived ? FALLBACK_SNAPSHOT_TTL_SECONDS : undefined).catch((err: unknown) =>
+        this.opts.logger.warn({ err: (err as Error)?.message }, 'could not store the session snapshot'),
+      );
       return snapshot;
     }).finally(() => this.inFlight.delete(flightKey));
     this.inFlight.set(flightKey, promise);
@@ -469,8 +471,9 @@ export class FeedService {
     context: ResolvedContext,
     loaders: Loaders,
     deadlineMs: number,
+    prefetched: Promise<ScoredList | null>,
   ): Promise<ScoredList> {
-    const cached = await this.scores.get(key);
+    const cached = await prefetched;
     const ttlMs = this.opts.snapshotTtlSeconds * 1000;
     if (cached) {
       const age = Date.now() - cached.createdAt;
@@ -553,7 +556,8 @@ export class FeedService {
         result.fallbackFrom || result.degraded.length > 0
           ? FALLBACK_SNAPSHOT_TTL_SECONDS
           : this.opts.snapshotTtlSeconds * (pipeline.staleWhileRevalidate ? 2 : 1);
-      await this.scores.put(key, result, ttl);
+      // Not awaited: it joins the next batch of writes; the in-flight promise covers this process until then.
+      this.scores.put(key, result, ttl).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error)?.message }, 'could not cache the scored list'));
       this.opts.logger.debug({ feed: req.kind, ranking: plan.label, stats, items: result.ids.length }, 'ranked feed');
       return result;
     }).finally(() => this.inFlight.delete(`build:${key}`));
@@ -620,8 +624,36 @@ export class FeedService {
     }
   }
 
+  /**
+   * What the per-request filters need: the posts the viewer has seen and the communities they blocked. Never
+   * rejects: an unreachable viewer state (or a store known to be degraded) serves without the filter, and says so.
+   */
+  private async readViewerState(req: FeedRequest, pipeline: FeedPipeline): Promise<ViewerStateRead> {
+    const out: { seen: Set<string> | null; blocked: Set<string> | null; degraded: Degradation[] } = { seen: null, blocked: null, degraded: [] };
+    if (!req.viewer) return out;
+    const wants = (name: 'seen' | 'blocked') => pipeline.requestFilters.includes(name);
+    const health = this.opts.store.health();
+    if (health.degraded && this.opts.store.kind !== 'embedded') {
+      // The viewer state lives beside the store: do not wait on it while the store says it is unavailable.
+      for (const name of pipeline.requestFilters) out.degraded.push({ source: `${name}-filter`, reason: 'viewer state unavailable while the store is degraded' });
+      return out;
+    }
+    const userId = req.viewer.userId;
+    const [seen, blocked] = await Promise.allSettled([
+      wants('seen') ? this.opts.viewerState.seen(userId) : Promise.resolve(null),
+      wants('blocked') ? this.opts.viewerState.blockedCommunities(userId) : Promise.resolve(null),
+    ]);
+    if (seen.status === 'fulfilled') out.seen = seen.value;
+    else out.degraded.push({ source: 'seen-filter', reason: `viewer state unavailable: ${(seen.reason as Error)?.message}`.slice(0, 200) });
+    if (blocked.status === 'fulfilled') out.blocked = blocked.value ? new Set(blocked.value) : null;
+    else out.degraded.push({ source: 'blocked-filter', reason: `viewer state unavailable: ${(blocked.reason as Error)?.message}`.slice(0, 200) });
+    return out;
+  }
+
   /** Appends a served page's items, with every registry feature's value, to the feature log. */
   private async logServed(log: FeatureLog, req: FeedRequest, snapshot: Snapshot, edges: readonly FeedEdgeData[], context: ResolvedContext, loaders: Loaders): Promise<void> {
+    // The log lives beside the store: while the store says it is unavailable, these entries are not waited on.
+    if (this.opts.store.kind !== 'embedded' && this.opts.store.health().degraded) return;
     const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
     const loaded = await loaders.posts.loadMany(edges.map((e) => e.postId));
     const posts = loaded.filter((p): p is Post => !!p && !(p instanceof Error));
@@ -729,6 +761,18 @@ export class FeedService {
       shifts: union.map((idx) => ({ postId: inputs[idx]!.post.id, rankA: rankA.get(idx)!, rankB: rankB.get(idx)!, shift: rankA.get(idx)! - rankB.get(idx)! })),
     };
   }
+}
+
+/** Reads started with the session lookup, so a new session needs no further round trip for them. */
+interface Prefetch {
+  readonly scores: Promise<ScoredList | null>;
+  readonly state: Promise<ViewerStateRead>;
+}
+
+interface ViewerStateRead {
+  readonly seen: ReadonlySet<string> | null;
+  readonly blocked: ReadonlySet<string> | null;
+  readonly degraded: readonly Degradation[];
 }
 
 class DeadlineExceeded extends Error {}

@@ -87,13 +87,13 @@ export class RedisViewerState implements ViewerState {
     const now = Date.now();
     const args: (string | number)[] = [];
     for (const id of postIds) args.push(now, id);
-    await this.redis
-      .pipeline()
-      .zadd(key, ...args)
+    // Plain commands issued together: the serving client auto-pipelines them with the page's other writes.
+    await Promise.all([
+      this.redis.zadd(key, ...args),
       // Keep the newest maxSeen: remove ranks 0 .. -(maxSeen + 1), the oldest.
-      .zremrangebyrank(key, 0, -(this.limits.maxSeen + 1))
-      .expire(key, this.limits.seenTtlSeconds)
-      .exec();
+      this.redis.zremrangebyrank(key, 0, -(this.limits.maxSeen + 1)),
+      this.redis.expire(key, this.limits.seenTtlSeconds),
+    ]);
   }
 
   async blockedCommunities(userId: string): Promise<string[]> {

@@ -41,14 +41,13 @@ export class RedisFeatureLog implements FeatureLog {
 
   async append(entries: readonly FeatureLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const p = this.redis.pipeline();
-    for (const e of entries) {
-      p.xadd(this.key, 'MAXLEN', '~', String(this.maxEntries), '*',
+    // Plain commands issued together: the serving client auto-pipelines them with the page's other writes.
+    await Promise.all(entries.map((e) =>
+      this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxEntries), '*',
         'request', e.requestId, 'feed', e.feed, 'ranker', e.ranker, 'version', e.rankerVersion,
         'position', String(e.position), 'post', e.postId, 'score', String(e.score),
-        'features', e.features.join(','), 'values', e.values.map(encodeValue).join(','), 'at', String(e.at));
-    }
-    await p.exec();
+        'features', e.features.join(','), 'values', e.values.map(encodeValue).join(','), 'at', String(e.at)),
+    ));
   }
 
   async read(cursor: string | null, count: number): Promise<{ entries: FeatureLogEntry[]; next: string | null }> {
