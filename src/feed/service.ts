@@ -380,6 +380,7 @@ export class FeedService {
     const flightKey = `session:${key}:${req.refresh ? 'refresh' : ''}`;
     const running = this.inFlight.get(flightKey) as Promise<Snapshot> | undefined;
     if (running) return running;
+    let written: Promise<unknown> = Promise.resolve();
     const promise = withSpan('feed.session', { 'feed.kind': req.kind }, async (span) => {
       const scored = await this.scored(key, req, pipeline, plan, context, loaders, deadlineMs, prefetch.scores);
       const state = await prefetch.state;
@@ -453,12 +454,12 @@ export class FeedService {
       const shortLived = snapshot.fallbackFrom !== null || degraded.length > 0;
       // Not awaited: the write joins the round trip that records the page as seen (same tick), and a later request
       // for the next page reads it back on the same connection, after it.
-      this.snapshots.put(key, snapshot, shortLived ? FALLBACK_SNAPSHOT_TTL_SECONDS : undefined).catch((err: unknown) =>
+      written = this.snapshots.put(key, snapshot, shortLived ? FALLBACK_SNAPSHOT_TTL_SECONDS : undefined).catch((err: unknown) =>
         this.opts.logger.warn({ err: (err as Error)?.message }, 'could not store the session snapshot'),
       );
       return snapshot;
-    }).finally(() => this.inFlight.delete(flightKey));
-    this.inFlight.set(flightKey, promise);
+    });
+    this.holdUntilWritten(flightKey, promise, () => written);
     return promise;
   }
 
@@ -501,6 +502,7 @@ export class FeedService {
   ): Promise<ScoredList> {
     const running = this.inFlight.get(`build:${key}`) as Promise<ScoredList> | undefined;
     if (running) return running;
+    let written: Promise<unknown> = Promise.resolve();
     const promise = withSpan('feed.build', { 'feed.kind': req.kind, 'ranking.plan': plan.kind }, async (span) => {
       this.opts.metrics.rankings.inc({ feed: req.kind });
       const viewer = req.viewer ? await loaders.viewers.load(req.viewer.userId) : null;
@@ -557,12 +559,26 @@ export class FeedService {
           ? FALLBACK_SNAPSHOT_TTL_SECONDS
           : this.opts.snapshotTtlSeconds * (pipeline.staleWhileRevalidate ? 2 : 1);
       // Not awaited: it joins the next batch of writes; the in-flight promise covers this process until then.
-      this.scores.put(key, result, ttl).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error)?.message }, 'could not cache the scored list'));
+      written = this.scores.put(key, result, ttl).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error)?.message }, 'could not cache the scored list'));
       this.opts.logger.debug({ feed: req.kind, ranking: plan.label, stats, items: result.ids.length }, 'ranked feed');
       return result;
-    }).finally(() => this.inFlight.delete(`build:${key}`));
-    this.inFlight.set(`build:${key}`, promise);
+    });
+    this.holdUntilWritten(`build:${key}`, promise, () => written);
     return promise;
+  }
+
+  /**
+   * Registers an in-flight build or session until its result is also in the cache: a request whose cache read was
+   * answered before the write landed then joins the flight instead of ranking again.
+   */
+  private holdUntilWritten(key: string, promise: Promise<unknown>, written: () => Promise<unknown>): void {
+    this.inFlight.set(key, promise);
+    promise
+      .then(
+        () => written(),
+        () => undefined,
+      )
+      .finally(() => this.inFlight.delete(key));
   }
 
   /**

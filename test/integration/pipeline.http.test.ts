@@ -8,6 +8,8 @@ import type { Post } from '../../src/content';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../../src/pipeline/feeds';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
+import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 import { startRetrievalServer, type RetrievalServer } from '../helpers/retrieval-server';
 
 // Registers the W3C propagator, so the remote source's requests carry `traceparent`.
@@ -20,6 +22,8 @@ const byId = new Map<string, Post>(corpus.posts.map((p) => [p.id, p]));
 let retrieval: RetrievalServer;
 let closed: RetrievalServer;
 let gw: TestGateway;
+let redis: TestRedis;
+let cluster: TestRedisCluster;
 
 /** The home pipeline plus two remote sources: one fail-open, one fail-closed (used by its own feed kind below). */
 function pipelines(): Record<FeedKind, FeedPipeline> {
@@ -52,14 +56,25 @@ beforeAll(async () => {
   const popular = [...corpus.posts].sort((a, b) => b.score - a.score).map((p) => p.id);
   retrieval = await startRetrievalServer(() => popular.slice(500, 900));
   closed = await startRetrievalServer(() => popular.slice(0, 50));
-  gw = await startTestGateway({ corpus, backend: 'embedded', pipelines: pipelines() });
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+});
+
+afterAll(async () => {
+  await retrieval?.close();
+  await closed?.close();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+  await provider.shutdown();
+});
+
+// Every rule holds on each store: seen sets, blocked communities and the feature log live in Redis (or the cluster).
+describe.each(['embedded', 'redis', 'cluster'] as const)('pipelines (%s store)', (backend) => {
+beforeAll(async () => {
+  const redisUrl = backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined;
+  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl, keyPrefix: `pipe-${backend}:`, pipelines: pipelines() });
 });
 
 afterAll(async () => {
   await gw?.close();
-  await retrieval?.close();
-  await closed?.close();
-  await provider.shutdown();
 });
 
 describe('sources under deadlines', () => {
@@ -207,4 +222,5 @@ describe('for MLEs and operators', () => {
     const pages = new Set(answers.map((a) => JSON.stringify(ok(a.body).personalizedFeed.edges)));
     expect(pages.size).toBe(1);
   });
+});
 });
