@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { TokenService } from './auth/tokens';
 import { openStore, redactUrl } from './bootstrap';
 import { evalCommand, MLE_USAGE, MleUsageError, scoreCommand } from './mle/commands';
 import { exportFeatureLog, RedisFeatureLog } from './mle/feature-log';
+import { createRedisClient, parseRedisTarget } from './store/connection';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './telemetry/logger';
 
@@ -38,11 +38,12 @@ async function exportLog(args: string[]): Promise<void> {
   if (!values.out) throw new UsageError('export-log needs --out FILE.csv');
   const config = loadConfig();
   if (!config.redisUrl) throw new UsageError('export-log reads the feature log in Redis: set REDIS_URL (the embedded store keeps its log in the serving process only)');
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // One server or a cluster (redis+cluster://), as the gateway connects.
+  const redis = createRedisClient(parseRedisTarget(config.redisUrl), { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   const out = createWriteStream(values.out);
   try {
-    await redis.connect();
+    await redis.ping();
     const n = await exportFeatureLog(new RedisFeatureLog(redis, `${config.redisKeyPrefix}featurelog`), (line) => out.write(line));
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     process.stderr.write(`wrote ${n} rows to ${values.out}\n`);

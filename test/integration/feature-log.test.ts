@@ -9,24 +9,33 @@ import path from 'node:path';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { FEATURES } from '../../src/features/registry';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 
 const ROOT = path.resolve(__dirname, '../..');
 const corpus = generateSyntheticCorpus({ posts: 3000, communities: 20, seed: 9 });
 let redis: TestRedis;
+let cluster: TestRedisCluster;
 let gw: TestGateway;
 let dir: string;
 
 beforeAll(async () => {
-  redis = await startRedisServer();
-  gw = await startTestGateway({ corpus, backend: 'redis', redisUrl: redis.url, keyPrefix: 'flog:' });
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
   dir = mkdtempSync(path.join(tmpdir(), 'rg-flog-'));
 });
 
 afterAll(async () => {
-  await gw?.close();
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(['redis', 'cluster'] as const)('feature log (%s)', (target) => {
+const url = () => (target === 'cluster' ? cluster.url : redis.url);
+beforeAll(async () => {
+  gw = await startTestGateway({ corpus, backend: 'redis', redisUrl: url(), keyPrefix: 'flog:' });
+});
+afterAll(async () => {
+  await gw?.close();
 });
 
 async function waitFor<T>(fn: () => Promise<T | null>, ms = 5000): Promise<T> {
@@ -63,9 +72,9 @@ test('served pages are logged with request id, ranker, position, score and every
 });
 
 test('cli export-log writes training rows that the training script reads', () => {
-  const out = path.join(dir, 'log.csv');
+  const out = path.join(dir, `log-${target}.csv`);
   const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), 'export-log', '--out', out], {
-    env: { PATH: process.env.PATH, REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'flog:' },
+    env: { PATH: process.env.PATH, REDIS_URL: url(), REDIS_KEY_PREFIX: 'flog:' },
     encoding: 'utf8',
   });
   expect(r.stderr).toMatch(/wrote \d+ rows/);
@@ -77,8 +86,9 @@ test('cli export-log writes training rows that the training script reads', () =>
     process.stdout.write('[feature log] training-script check not run: /usr/bin/python3 with xgboost is not installed\n');
     return;
   }
-  const model = path.join(dir, 'm.json');
+  const model = path.join(dir, `m-${target}.json`);
   const t = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts/train_home_model.py'), '--train', out, '--out', model, '--trees', '2'], { encoding: 'utf8' });
   expect(t.status).toBe(0);
   expect(JSON.parse(t.stdout.trim().split('\n').pop()!).features).toEqual(FEATURES.map((f) => f.name));
+});
 });

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { assignArm } from '../../src/pipeline/experiments';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
+import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
 
 const corpus = generateSyntheticCorpus({ posts: 8000, communities: 50, seed: 3 });
@@ -52,14 +54,26 @@ const codes = (body: GraphQLBody) => (body.errors ?? []).map((e) => e.extensions
 let dir: string;
 let file: string;
 let gw: TestGateway;
+let redis: TestRedis;
+let cluster: TestRedisCluster;
 let mle: string;
 let viewer: string;
 
 beforeAll(async () => {
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+});
+
+afterAll(async () => {
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+});
+
+// The same behaviour on every store: snapshots, scores and viewer state live where the store keeps them.
+describe.each(['embedded', 'redis', 'cluster'] as const)('%s store', (backend) => {
+beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'rg-rankers-'));
   file = path.join(dir, 'rankers.json');
   writeConfig(file, { rankers: BASE_RANKERS, experiments: [EXPERIMENT] });
-  gw = await startTestGateway({ corpus, backend: 'embedded', rankersConfig: file, watchRankers: true });
+  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl: backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined, keyPrefix: `t-${backend}:`, rankersConfig: file, watchRankers: true });
   mle = await gw.token('mle-user', ['mle']);
   viewer = await gw.token('plain-user');
 });
@@ -390,6 +404,7 @@ describe('tree model explanations', () => {
       expect(Math.abs(sum - e.score)).toBeLessThan(1e-4);
     }
   });
+});
 });
 
 test('the configuration file in the repository loads every variant', () => {

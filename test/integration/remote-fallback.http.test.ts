@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
+import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
+import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
 import { startInferenceServer, type InferenceServer } from '../helpers/inference-server';
 
@@ -22,6 +24,8 @@ let dir: string;
 let primary: InferenceServer;
 let shadow: InferenceServer;
 let gw: TestGateway;
+let redis: TestRedis;
+let cluster: TestRedisCluster;
 let token: string;
 
 const FEED = (ranker: string) => `{ personalizedFeed(first: 10, ranker: "${ranker}") {
@@ -32,6 +36,16 @@ function ok(body: GraphQLBody): Record<string, any> {
   return body.data!;
 }
 
+beforeAll(async () => {
+  [redis, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+});
+
+afterAll(async () => {
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+});
+
+// The same behaviour on every store: snapshots, scores and viewer state live where the store keeps them.
+describe.each(['embedded', 'redis', 'cluster'] as const)('%s store', (backend) => {
 beforeAll(async () => {
   primary = await startInferenceServer({ models: { ranker: model } });
   shadow = await startInferenceServer({ models: { ranker: model } });
@@ -51,7 +65,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  gw = await startTestGateway({ corpus, backend: 'embedded', rankersConfig: file });
+  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl: backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined, keyPrefix: `t-${backend}:`, rankersConfig: file });
   token = await gw.token('remote-viewer');
 });
 
@@ -121,3 +135,5 @@ test('a shadow that hangs never delays the answer; a healthy one records its agr
   const tauSum = Number(/ranking_shadow_kendall_tau_sum\{variant="with-shadow",shadow="remote-shadow"\} ([\d.e+-]+)/.exec(metrics)![1]);
   expect(tauSum).toBeGreaterThan(0.9);
 });
+});
+
