@@ -224,3 +224,40 @@ describe('for MLEs and operators', () => {
   });
 });
 });
+
+describe('stale-while-revalidate (home feed)', () => {
+  test('an expired scored list is served at once while a fresh one is ranked in the background, once', async () => {
+    // The rebuild's retrieval call hangs for up to 3 s: stale answers must not wait for it.
+    const slowHome: FeedPipeline = {
+      ...FEED_PIPELINES.home,
+      deadlineMs: 3000,
+      sources: [...FEED_PIPELINES.home.sources, { source: createRemoteSource({ name: 'retrieval', url: retrieval.url }), limit: 100, timeoutMs: 3000 }],
+    };
+    const swr = await startTestGateway({ corpus, backend: 'embedded', env: { SNAPSHOT_TTL_SECONDS: '1' }, pipelines: { ...FEED_PIPELINES, home: slowHome } });
+    try {
+      const builds = async () => {
+        const text = await (await fetch(new URL('/metrics', swr.url))).text();
+        return Number(/^ranking_builds_total\{feed="home"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+      };
+      const token = await swr.token('swr-viewer');
+      const q = '{ personalizedFeed(first: 5, refresh: true) { edges { node { id } } } }';
+      retrieval.setMode('ok');
+      ok((await swr.query(q, { token })).body);
+      expect(await builds()).toBe(1);
+      await new Promise((r) => setTimeout(r, 1200)); // the scored list is now stale (it is kept for twice its TTL)
+      retrieval.setMode('hang');
+      const calls = retrieval.requests.length;
+      const started = Date.now();
+      const answers = await Promise.all([swr.query(q, { token }), swr.query(q, { token })]);
+      const elapsed = Date.now() - started;
+      for (const a of answers) expect(ok(a.body).personalizedFeed.edges.length).toBeGreaterThan(0);
+      // Both answered from the stale list, well before the hung call could end (3 s); one rebuild started.
+      expect(elapsed).toBeLessThan(2500);
+      expect(await builds()).toBe(2);
+      expect(retrieval.requests.length).toBe(calls + 1);
+      retrieval.setMode('ok');
+    } finally {
+      await swr.close();
+    }
+  });
+});
