@@ -320,7 +320,7 @@ export class FeedService {
       rankedBy: this.rankedBy(plan, served),
       totalCount: snapshot.ids.length,
       cached,
-      degraded: snapshot.degraded,
+      degraded: this.withStoreHealth(snapshot.degraded),
       funnel: { ...(snapshot.funnel as Omit<Funnel, 'returned'>), returned: edges.length },
       explain: () => (explanations ??= this.explainEdges(edges, served, req, context, loaders)),
     };
@@ -565,6 +565,12 @@ export class FeedService {
     });
     this.holdUntilWritten(`build:${key}`, promise, () => written);
     return promise;
+  }
+
+  /** A page served while the store is degraded (Redis down: served from memory, uncached) says so. */
+  private withStoreHealth(degraded: readonly Degradation[]): readonly Degradation[] {
+    const health = this.opts.store.health();
+    return health.degraded ? [...degraded, { source: 'store', reason: health.reason ?? 'degraded' }] : degraded;
   }
 
   /**

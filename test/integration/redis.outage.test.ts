@@ -66,6 +66,8 @@ test('killing Redis under traffic fails no request; it is re-seeded when it retu
     const outcomes: Outcome[] = [];
     // Sampled, not asserted before the kill: on a loaded machine a slow answer may briefly (and rightly) degrade it.
     const degradedSeen: Record<Phase, boolean> = { before: false, outage: false, after: false };
+    // Answers served while the store was degraded say so in extensions.ranking.degraded.
+    const answersSaidDegraded: Record<Phase, number> = { before: 0, outage: 0, after: 0 };
     const sampler = setInterval(() => {
       if (store.health().degraded) degradedSeen[phase] = true;
     }, 50);
@@ -78,6 +80,8 @@ test('killing Redis under traffic fails no request; it is re-seeded when it retu
         try {
           const { status, body } = await g.query(QUERY, { token });
           outcomes.push({ phase: at, kind, status, problem: problemOf(status, body) });
+          const degraded = (body as { extensions?: { ranking?: { degraded?: { source: string }[] } } }).extensions?.ranking?.degraded ?? [];
+          if (degraded.some((d) => d.source === 'store')) answersSaidDegraded[at]++;
         } catch (err) {
           outcomes.push({ phase: at, kind, status: 0, problem: `request failed: ${(err as Error).message}` });
         }
@@ -110,6 +114,7 @@ test('killing Redis under traffic fails no request; it is re-seeded when it retu
     expect(count('outage', 'cold')).toBeGreaterThan(0);
     expect(count('outage', 'returning')).toBeGreaterThan(0);
     expect(degradedSeen.outage).toBe(true);
+    expect(answersSaidDegraded.outage).toBeGreaterThan(0);
     expect(store.stats().replicaReads).toBeGreaterThan(0);
 
     // Back: the empty Redis is re-seeded from memory, and a new cold request caches its list there again.
