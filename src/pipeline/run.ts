@@ -45,18 +45,29 @@ class SourceTimeout extends Error {
   override readonly name = 'SourceTimeout';
 }
 
-/** Resolves with `work`, or rejects with SourceTimeout after `ms` (aborting `controller` so I/O can stop). */
+/**
+ * Resolves with `work`, or rejects with SourceTimeout after `ms` (aborting `controller` so I/O can stop).
+ *
+ * When the timer fires, replies may already be waiting in a socket that a busy event loop has not read yet (timers
+ * run before I/O in each loop turn): the source is given that one I/O phase (setImmediate runs after it) before it
+ * counts as late, so a gateway busy ranking other requests does not blame its sources for its own lag.
+ */
 function underDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const running = work(controller.signal).finally(() => (settled = true));
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const err = new SourceTimeout(`missed its deadline of ${ms} ms`);
-      controller.abort(err);
-      reject(err);
+      setImmediate(() => {
+        if (settled) return;
+        const err = new SourceTimeout(`missed its deadline of ${ms} ms`);
+        controller.abort(err);
+        reject(err);
+      });
     }, ms);
   });
-  return Promise.race([work(controller.signal), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
