@@ -49,32 +49,41 @@ export interface FeedPipeline {
   readonly signedOutRanker: string;
 }
 
+/**
+ * The built-in sources read the store (Redis answers in a millisecond or two, and its commands time out after
+ * REDIS_COMMAND_TIMEOUT_MS anyway), so these deadlines are headroom for a busy event loop, not for the store: on
+ * two loaded cores the first cold requests after start-up (JIT, model warm-up) took over 250 ms. A remote source
+ * gets its own, tighter timeout.
+ */
+const SOURCE_TIMEOUT_MS = 800;
+const REQUEST_DEADLINE_MS = 1000;
+
 const DIVERSITY: DiversityConfig = { window: 10, maxPerCommunity: 3, maxPerDomain: 4 };
 
 export const FEED_PIPELINES: Readonly<Record<FeedKind, FeedPipeline>> = {
   home: {
     kind: 'home',
     sources: [
-      { source: 'subscriptions', limit: 1200, timeoutMs: 250 },
-      { source: 'popular', limit: 300, timeoutMs: 250 },
+      { source: 'subscriptions', limit: 1200, timeoutMs: SOURCE_TIMEOUT_MS },
+      { source: 'popular', limit: 300, timeoutMs: SOURCE_TIMEOUT_MS },
     ],
     filters: ['nsfw'],
     requestFilters: ['seen', 'blocked'],
     diversity: DIVERSITY,
-    deadlineMs: 400,
+    deadlineMs: REQUEST_DEADLINE_MS,
     staleWhileRevalidate: true,
     defaultRanker: 'lambdamart',
     signedOutRanker: 'hot',
   },
   community: {
     kind: 'community',
-    sources: [{ source: 'community', limit: 1000, timeoutMs: 250 }],
+    sources: [{ source: 'community', limit: 1000, timeoutMs: SOURCE_TIMEOUT_MS }],
     filters: ['nsfw'],
     // A viewer who opens a community they blocked asked for it: blocking hides it from the other feeds only.
     requestFilters: [],
     // One community by definition: only the domain rule can bind.
     diversity: { ...DIVERSITY, maxPerCommunity: DIVERSITY.window },
-    deadlineMs: 400,
+    deadlineMs: REQUEST_DEADLINE_MS,
     staleWhileRevalidate: false,
     defaultRanker: 'personalized',
     signedOutRanker: 'hot',
@@ -82,13 +91,13 @@ export const FEED_PIPELINES: Readonly<Record<FeedKind, FeedPipeline>> = {
   post: {
     kind: 'post',
     sources: [
-      { source: 'same-community', limit: 500, timeoutMs: 250 },
-      { source: 'similar-titles', limit: 300, timeoutMs: 250 },
+      { source: 'same-community', limit: 500, timeoutMs: SOURCE_TIMEOUT_MS },
+      { source: 'similar-titles', limit: 300, timeoutMs: SOURCE_TIMEOUT_MS },
     ],
     filters: ['nsfw'],
     requestFilters: ['blocked'],
     diversity: null,
-    deadlineMs: 400,
+    deadlineMs: REQUEST_DEADLINE_MS,
     staleWhileRevalidate: false,
     defaultRanker: 'personalized',
     signedOutRanker: 'hot',
