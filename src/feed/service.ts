@@ -278,7 +278,7 @@ export class FeedService {
       snapshot = await sessionRead;
       if (!snapshot) {
         cached = false;
-        snapshot = await this.session(key, req, pipeline, plan, context, loaders, deadlineMs, prefetch);
+        snapshot = await this.session({ key, req, pipeline, plan, context, loaders, deadlineMs }, prefetch);
       }
     }
 
@@ -367,22 +367,14 @@ export class FeedService {
    * A new session of a feed: the (cached) scored list, minus what this viewer has seen and blocked, diversified,
    * frozen as the snapshot every page of the session is cut from. Identical concurrent requests share one.
    */
-  private session(
-    key: string,
-    req: FeedRequest,
-    pipeline: FeedPipeline,
-    plan: Plan,
-    context: ResolvedContext,
-    loaders: Loaders,
-    deadlineMs: number,
-    prefetch: Prefetch,
-  ): Promise<Snapshot> {
+  private session(job: FeedJob, prefetch: Prefetch): Promise<Snapshot> {
+    const { key, req, pipeline, plan } = job;
     const flightKey = `session:${key}:${req.refresh ? 'refresh' : ''}`;
     const running = this.inFlight.get(flightKey) as Promise<Snapshot> | undefined;
     if (running) return running;
     let written: Promise<unknown> = Promise.resolve();
     const promise = withSpan('feed.session', { 'feed.kind': req.kind }, async (span) => {
-      const scored = await this.scored(key, req, pipeline, plan, context, loaders, deadlineMs, prefetch.scores);
+      const scored = await this.scored(job, prefetch.scores);
       const state = await prefetch.state;
       const degraded = [...scored.degraded, ...state.degraded];
       let keep = scored.ids.map((_, i) => i);
@@ -464,42 +456,26 @@ export class FeedService {
   }
 
   /** The scored list for a request key: cached, served stale while a fresh one is built when the feed allows it. */
-  private async scored(
-    key: string,
-    req: FeedRequest,
-    pipeline: FeedPipeline,
-    plan: Plan,
-    context: ResolvedContext,
-    loaders: Loaders,
-    deadlineMs: number,
-    prefetched: Promise<ScoredList | null>,
-  ): Promise<ScoredList> {
+  private async scored(job: FeedJob, prefetched: Promise<ScoredList | null>): Promise<ScoredList> {
     const cached = await prefetched;
     const ttlMs = this.opts.snapshotTtlSeconds * 1000;
     if (cached) {
       const age = Date.now() - cached.createdAt;
       if (age < ttlMs) return cached;
-      if (pipeline.staleWhileRevalidate) {
+      if (job.pipeline.staleWhileRevalidate) {
         // Stale: answer now, re-rank in the background (once, however many requests see it stale).
-        void this.build(key, req, pipeline, plan, context, loaders, deadlineMs).catch((err: unknown) =>
+        void this.build(job).catch((err: unknown) =>
           this.opts.logger.warn({ err: (err as Error)?.message }, 'background re-ranking failed; the stale list keeps serving'),
         );
         return cached;
       }
     }
-    return this.build(key, req, pipeline, plan, context, loaders, deadlineMs);
+    return this.build(job);
   }
 
   /** Runs the pipeline and ranks: one build per key at a time (single flight). Counted in ranking_builds_total. */
-  private build(
-    key: string,
-    req: FeedRequest,
-    pipeline: FeedPipeline,
-    plan: Plan,
-    context: ResolvedContext,
-    loaders: Loaders,
-    deadlineMs: number,
-  ): Promise<ScoredList> {
+  private build(job: FeedJob): Promise<ScoredList> {
+    const { key, req, pipeline, plan, context, loaders, deadlineMs } = job;
     const running = this.inFlight.get(`build:${key}`) as Promise<ScoredList> | undefined;
     if (running) return running;
     let written: Promise<unknown> = Promise.resolve();
@@ -783,6 +759,18 @@ export class FeedService {
       shifts: union.map((idx) => ({ postId: inputs[idx]!.post.id, rankA: rankA.get(idx)!, rankB: rankB.get(idx)!, shift: rankA.get(idx)! - rankB.get(idx)! })),
     };
   }
+}
+
+/** Everything that decides one feed request's ranking, passed whole to the session and build steps. */
+interface FeedJob {
+  /** The request's snapshot key (also its scores' and its single-flight key). */
+  readonly key: string;
+  readonly req: FeedRequest;
+  readonly pipeline: FeedPipeline;
+  readonly plan: Plan;
+  readonly context: ResolvedContext;
+  readonly loaders: Loaders;
+  readonly deadlineMs: number;
 }
 
 /** Reads started with the session lookup, so a new session needs no further round trip for them. */
