@@ -73,6 +73,37 @@ export interface Config {
    * Stage metrics see every span whatever the sampler says. @default parentbased_always_on, ratio 1
    */
   readonly tracesSampler: { readonly kind: TracesSamplerKind; readonly ratio: number };
+  /** The request limits and production switches of src/security (each refusal has its own error code). */
+  readonly security: SecurityConfig;
+}
+
+export interface SecurityConfig {
+  /** `MAX_BODY_BYTES`: the largest request body (query plus variables); larger is BODY_TOO_LARGE (HTTP 413). @default 65536 */
+  readonly maxBodyBytes: number;
+  /** `MAX_TOKENS`: lexical tokens in one document; more is TOKEN_LIMIT_EXCEEDED, found while parsing. @default 2000 */
+  readonly maxTokens: number;
+  /** `MAX_DEPTH`: field nesting, fragments expanded; deeper is DEPTH_LIMIT_EXCEEDED. @default 10 */
+  readonly maxDepth: number;
+  /** `MAX_ALIASES`: aliased fields in one document; more is ALIAS_LIMIT_EXCEEDED. @default 15 */
+  readonly maxAliases: number;
+  /**
+   * `MAX_COST`: the operation's cost, where list sizes (page sizes such as `first`, comparison depth `k`) multiply
+   * through nesting and each feed costs a ranking; more is COST_LIMIT_EXCEEDED. See src/security/cost.ts. @default 20000
+   */
+  readonly maxCost: number;
+  /** `INTROSPECTION`: answer `__schema` and `__type`; off, they are INTROSPECTION_DISABLED. @default true outside production */
+  readonly introspection: boolean;
+  /**
+   * `TRUSTED_DOCUMENTS`: a JSON file mapping each trusted (persisted) operation's sha256 to its text, as GraphQL
+   * Codegen's client preset and Relay write it. Clients send the hash in `extensions.persistedQuery.sha256Hash`
+   * (or `documentId`) instead of the text. Null: no trusted documents.
+   */
+  readonly trustedDocumentsPath: string | null;
+  /**
+   * `ALLOW_ARBITRARY_OPERATIONS`: with trusted documents configured, also run operations sent as text. Off,
+   * any other operation is PERSISTED_QUERY_ONLY. @default false in production, true otherwise
+   */
+  readonly allowArbitraryOperations: boolean;
 }
 
 /** The values of the standard `OTEL_TRACES_SAMPLER` variable that the gateway supports. */
@@ -156,6 +187,14 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').optional(),
   OTEL_SERVICE_NAME: z.string().max(128, { message: 'OTEL_SERVICE_NAME must be at most 128 characters' }).default('ranking-gateway'),
   OTEL_TRACES_SAMPLER: z.enum(TRACES_SAMPLERS, { message: `OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+  MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(64 * 1024),
+  MAX_TOKENS: int('MAX_TOKENS', 50, 1_000_000).default(2000),
+  MAX_DEPTH: int('MAX_DEPTH', 2, 1000).default(10),
+  MAX_ALIASES: int('MAX_ALIASES', 0, 10_000).default(15),
+  MAX_COST: int('MAX_COST', 100, 100_000_000).default(20_000),
+  INTROSPECTION: bool('INTROSPECTION').optional(),
+  TRUSTED_DOCUMENTS: z.string().optional(),
+  ALLOW_ARBITRARY_OPERATIONS: bool('ALLOW_ARBITRARY_OPERATIONS').optional(),
   OTEL_TRACES_SAMPLER_ARG: z.coerce
     .number({ message: 'OTEL_TRACES_SAMPLER_ARG must be a number' })
     .min(0, { message: 'OTEL_TRACES_SAMPLER_ARG must be between 0 and 1' })
@@ -213,6 +252,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null),
     serviceName: e.OTEL_SERVICE_NAME,
     tracesSampler: { kind: e.OTEL_TRACES_SAMPLER, ratio: e.OTEL_TRACES_SAMPLER_ARG },
+    security: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxTokens: e.MAX_TOKENS,
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxCost: e.MAX_COST,
+      introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+      trustedDocumentsPath: e.TRUSTED_DOCUMENTS ? path.resolve(e.TRUSTED_DOCUMENTS) : null,
+      allowArbitraryOperations: e.ALLOW_ARBITRARY_OPERATIONS ?? e.NODE_ENV !== 'production',
+    },
   };
 }
 

@@ -17,6 +17,24 @@ export const ErrorCodes = {
   UNKNOWN_RANKER: { http: 400, client: true },
   /** An argument outside its documented range. */
   BAD_USER_INPUT: { http: 400, client: true },
+  /** The request body is larger than `MAX_BODY_BYTES`. */
+  BODY_TOO_LARGE: { http: 413, client: true },
+  /** The document has more lexical tokens than `MAX_TOKENS`. */
+  TOKEN_LIMIT_EXCEEDED: { http: 400, client: true },
+  /** Fields nest deeper than `MAX_DEPTH`. */
+  DEPTH_LIMIT_EXCEEDED: { http: 400, client: true },
+  /** More aliased fields than `MAX_ALIASES`. */
+  ALIAS_LIMIT_EXCEEDED: { http: 400, client: true },
+  /** The operation's cost (page sizes multiplied through nesting) is above `MAX_COST`. */
+  COST_LIMIT_EXCEEDED: { http: 400, client: true },
+  /** `__schema` or `__type` while introspection is off (production default). */
+  INTROSPECTION_DISABLED: { http: 400, client: true },
+  /** A trusted-document hash the gateway does not know. */
+  PERSISTED_QUERY_NOT_FOUND: { http: 404, client: true },
+  /** Operation text sent where only trusted documents are accepted. */
+  PERSISTED_QUERY_ONLY: { http: 400, client: true },
+  /** A request a browser could send cross-site without a CORS preflight (form or text body) and no preflight header. */
+  CSRF_REJECTED: { http: 403, client: true },
   /** A community or post named as a feed context does not exist. */
   NOT_FOUND: { http: 404, client: true },
   /** A dependency (the store) did not answer. */

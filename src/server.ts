@@ -23,6 +23,9 @@ import type { Logger } from './telemetry/logger';
 import { checkReadiness, sendReadiness } from './telemetry/health';
 import { createRequestObserver } from './telemetry/http';
 import { createMetrics, type Metrics } from './telemetry/metrics';
+import { csrfRejection, readBodyWithin, sendRequestError } from './security/http';
+import { aliasRule, depthRule, useRequestLimits } from './security/limits';
+import { loadTrustedDocuments, useTrustedDocuments } from './security/trusted-documents';
 
 /** What node:http hands yoga with each request. */
 interface NodeServerContext {
@@ -120,8 +123,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
     quietRoutes: ['/healthz', '/readyz', '/metrics'],
   });
 
+  const { security } = config;
+  const schema = createSchema<NodeServerContext & GatewayContext>({ typeDefs: loadTypeDefs(), resolvers });
+  // Checked against the schema and the limits now: a bad manifest stops start-up, not a client's request.
+  const trusted = security.trustedDocumentsPath
+    ? loadTrustedDocuments(security.trustedDocumentsPath, schema, [depthRule(security.maxDepth), aliasRule(security.maxAliases)])
+    : null;
+  if (trusted) {
+    logger.info({ documents: trusted.size, arbitraryOperations: security.allowArbitraryOperations }, 'trusted documents loaded');
+  }
+
   const yoga = createYoga<NodeServerContext, GatewayContext>({
-    schema: createSchema<NodeServerContext & GatewayContext>({ typeDefs: loadTypeDefs(), resolvers }),
+    schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // GraphiQL's files come from the package, not a CDN: no request leaves the machine.
@@ -140,8 +153,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       warn: (...args: unknown[]) => logger.warn({ yoga: args.map(String) }, 'yoga'),
       error: (...args: unknown[]) => logger.error({ yoga: args.map((a) => (a instanceof Error ? a.stack : String(a))) }, 'yoga'),
     },
-    plugins: [useRankingExtensions(), observer.plugin],
+    plugins: [
+      ...(trusted ? [useTrustedDocuments(trusted, security.allowArbitraryOperations)] : []),
+      useRequestLimits(security),
+      useRankingExtensions(),
+      observer.plugin,
+    ],
     maskedErrors: {
+      // Development adds the original error's message and stack to a masked error; test and production never do.
+      isDev: config.env === 'development',
       maskError(error, message, isDev) {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (isGatewayError(original)) {
@@ -199,7 +219,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.writeHead(302, { location: '/graphql' }).end();
       return;
     }
-    void yoga.handle(req, res);
+    // Everything else is yoga's: GraphQL at /graphql (and its 404s). CSRF and the body size are checked first.
+    const csrf = csrfRejection(req);
+    if (csrf) {
+      sendRequestError(res, 403, 'CSRF_REJECTED', csrf);
+      return;
+    }
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
+      void yoga.handle(req, res);
+      return;
+    }
+    void readBodyWithin(req, res, security.maxBodyBytes).then((body) => {
+      if (!body) return; // refused (413) or the client went away
+      // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
+      if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+      void yoga.handle(req, res);
+    });
   }));
   server.keepAliveTimeout = 5000;
 

@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors';
+
+/**
+ * Checks made on a GraphQL request before yoga sees it: CSRF and the body size. The body is read here, within the
+ * limit, and handed to yoga as a buffer (`req.body`), so an oversized or endless body costs at most
+ * `maxBodyBytes` of memory and never reaches the JSON parser.
+ */
+
+/** Headers that make a browser send a CORS preflight, so a cross-site page cannot add them silently. */
+export const CSRF_HEADERS = ['x-graphql-csrf', 'graphql-preflight', 'apollo-require-preflight'] as const;
+
+/** Content types a cross-site HTML form or a CORS-"simple" fetch can send without a preflight. */
+const SIMPLE_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+
+/**
+ * CSRF: the gateway reads no cookies (identity is a bearer token a page cannot attach cross-site without a
+ * preflight), and mutations are refused over GET. What is left is a body a cross-site page could post blind: a
+ * form or text body, or one with no content type. Those are refused unless one of CSRF_HEADERS is present (which
+ * forces a preflight). `application/json` and `application/graphql-response+json` always preflight.
+ */
+export function csrfRejection(req: IncomingMessage): string | null {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return null;
+  if (CSRF_HEADERS.some((h) => req.headers[h] !== undefined)) return null;
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== '' && !SIMPLE_CONTENT_TYPES.includes(type)) return null;
+  return type === ''
+    ? 'A POST without Content-Type is refused: send Content-Type: application/json.'
+    : `A ${type} POST is refused (a page on another site could send it): send Content-Type: application/json, or one of the headers ${CSRF_HEADERS.join(', ')}.`;
+}
+
+/** Sends a coded error the way yoga would: a GraphQL response body with `extensions.code`. */
+export function sendRequestError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/**
+ * Reads the request body, at most `maxBytes`. Resolves to the body, or to null after answering 413
+ * BODY_TOO_LARGE (and closing the connection, so the rest of the body is not read). A declared Content-Length
+ * above the limit is refused before any byte is read.
+ */
+export function readBodyWithin(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<Buffer | null> {
+  const tooLarge = () =>
+    sendRequestError(res, 413, 'BODY_TOO_LARGE', `The request body is larger than ${maxBytes} bytes.`, { connection: 'close' });
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    tooLarge();
+    req.resume();
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (value: Buffer | null) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        tooLarge();
+        // Stop reading: the response says close; what the client still sends is discarded with the socket.
+        req.pause();
+        res.once('finish', () => req.socket.destroy());
+        finish(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', () => finish(null));
+    req.once('aborted', () => finish(null));
+  });
+}
