@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TokenService } from './auth/tokens';
 import { openStore, redactUrl } from './bootstrap';
@@ -7,11 +7,13 @@ import { exportFeatureLog, RedisFeatureLog } from './mle/feature-log';
 import { createRedisClient, parseRedisTarget } from './store/connection';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './telemetry/logger';
+import { buildManifest } from './security/trusted-documents';
 
 const USAGE = `usage:
   npm run --silent cli -- token --user ID [--role ROLE ...] [--expires 1h]   print a viewer token for the configured JWT_SECRET
   npm run seed                                                               load the dataset (DATASET_DIR, else synthetic) into REDIS_URL
   npm run --silent cli -- export-log --out FILE.csv                          write REDIS_URL's feature log as training rows
+  npm run --silent cli -- trust FILE.graphql ...                              print a trusted-documents manifest (TRUSTED_DOCUMENTS) of these operations
   npm run --silent cli -- <command> for MLEs (one number a line on stdout):
 ${MLE_USAGE}`;
 
@@ -52,6 +54,13 @@ async function exportLog(args: string[]): Promise<void> {
   }
 }
 
+/** One operation per file, hashed as written: the manifest a TRUSTED_DOCUMENTS gateway loads. */
+function trust(files: string[]): void {
+  if (files.length === 0) throw new UsageError('trust needs one or more .graphql files, one operation each');
+  const manifest = buildManifest(files.map((f) => readFileSync(f, 'utf8')));
+  process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -60,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
     if (command === 'token') await token(rest);
     else if (command === 'seed') await seed();
     else if (command === 'export-log') await exportLog(rest);
+    else if (command === 'trust') trust(rest);
     else if (command === 'score') await scoreCommand(rest, process.stdout);
     else if (command === 'eval') await evalCommand(rest, process.stdout);
     else throw new UsageError(command ? `unknown command "${command}"` : 'no command given');

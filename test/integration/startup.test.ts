@@ -2,68 +2,16 @@
  * What a newcomer runs: the built gateway (`npm start` runs dist/src/main.js) and the CLI, as child processes.
  * `npm test` builds dist/ before jest runs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { TokenService } from '../../src/auth/tokens';
 import { DEVELOPMENT_JWT_SECRET } from '../../src/config';
 import { realDatasetDir } from '../helpers/dataset';
+import { CLI, MAIN, mainEnv as env, startMain } from '../helpers/main-process';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
-
-const ROOT = path.resolve(__dirname, '../..');
-const MAIN = path.join(ROOT, 'dist/src/main.js');
-const CLI = path.join(ROOT, 'dist/src/cli.js');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  logs: Record<string, unknown>[];
-  stop(): Promise<number | null>;
-}
-
-/** Clean environment: only what the test sets, so a developer's own variables do not leak in. */
-function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...extra };
-}
-
-/** Starts dist/src/main.js and resolves once it logs the address it serves. */
-function startMain(extra: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in time; stderr: ${stderr}`)), 60_000);
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited with ${code}: ${stderr}`));
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      logs.push(entry);
-      const m = /serving (http:\/\/\S+\/graphql)/.exec(String(entry.msg));
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          url: m[1]!,
-          logs,
-          stop: async () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-  });
-}
 
 async function post(url: string, query: string, token?: string): Promise<any> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -190,5 +138,34 @@ describe('cli token', () => {
     const r = spawnSync(process.execPath, [CLI, 'token'], { env: env({}), encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--user/);
+  });
+});
+
+describe('trusted documents in production: cli trust, then npm start with TRUSTED_DOCUMENTS', () => {
+  test('the manifest the CLI writes is what the production gateway runs, and nothing else', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rg-trust-'));
+    try {
+      const op = 'query Pics { contextualFeed(context: { community: "pics" }, first: 2) { edges { node { id } } } }\n';
+      writeFileSync(path.join(dir, 'pics.graphql'), op);
+      const r = spawnSync(process.execPath, [CLI, 'trust', path.join(dir, 'pics.graphql')], { env: env({}), encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      const manifest = JSON.parse(r.stdout) as Record<string, string>;
+      const hash = createHash('sha256').update(op).digest('hex');
+      expect(manifest).toEqual({ [hash]: op });
+      writeFileSync(path.join(dir, 'trusted.json'), r.stdout);
+
+      const gw = await startMain({ NODE_ENV: 'production', JWT_SECRET: 'z'.repeat(40), TRUSTED_DOCUMENTS: path.join(dir, 'trusted.json') });
+      try {
+        const call = async (body: unknown) => (await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+        const byHash = await call({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
+        expect(byHash.errors).toBeUndefined();
+        expect(byHash.data.contextualFeed.edges).toHaveLength(2);
+        expect((await call({ query: op })).errors[0].extensions.code).toBe('PERSISTED_QUERY_ONLY');
+      } finally {
+        expect(await gw.stop()).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
