@@ -29,8 +29,28 @@ export async function requireViewer(ctx: GatewayContext, what: string): Promise<
 
 type ContextArg = { community?: string | null; post?: string | null };
 
+/** How a malformed id or name is quoted back: short, on one line. */
+const quote = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+
+/**
+ * A post id as the data set writes them (letters, digits, `_`; at most 32), else BAD_USER_INPUT. A malformed id
+ * (`*`, `{x}`, a newline, 10 KB) is refused before it reaches a store key or a log line; a well-formed id that names
+ * no post is not an error (it is null, or ignored).
+ */
+function postIdArg(id: string, argument: string): string {
+  if (!isPlausiblePostId(id)) throw new GatewayError('BAD_USER_INPUT', `${argument} ${quote(id)} is not a post id (letters, digits and _, at most 32).`, { argument });
+  return id;
+}
+
+/** A community name (letters, digits, `_`; at most 64), else BAD_USER_INPUT. */
+function communityNameArg(name: string, argument: string): string {
+  if (!isPlausibleCommunityName(name)) throw new GatewayError('BAD_USER_INPUT', `${argument} ${quote(name)} is not a community name (letters, digits and _, at most 64).`, { argument });
+  return name;
+}
+
 /** @oneOf validation guarantees exactly one field is set. */
-const toContext = (c: ContextArg): FeedContext => (typeof c.community === 'string' ? { community: c.community } : { post: String(c.post) });
+const toContext = (c: ContextArg): FeedContext =>
+  typeof c.community === 'string' ? { community: communityNameArg(c.community, 'context.community') } : { post: postIdArg(String(c.post), 'context.post') };
 
 /** The caller, who must hold the `mle` role (else FORBIDDEN; UNAUTHENTICATED when signed out). */
 export async function requireMle(ctx: GatewayContext, what: string): Promise<Viewer> {
@@ -93,9 +113,9 @@ export const Query = {
     return { blockedCommunities: await ctx.viewerState.blockedCommunities(viewer.userId) };
   },
 
-  post: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => (isPlausiblePostId(id) ? ctx.loaders.posts.load(id) : null),
+  post: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => ctx.loaders.posts.load(postIdArg(id, 'id')),
 
-  community: (_: unknown, { name }: { name: string }, ctx: GatewayContext) => (isPlausibleCommunityName(name) ? ctx.loaders.communities.load(name) : null),
+  community: (_: unknown, { name }: { name: string }, ctx: GatewayContext) => ctx.loaders.communities.load(communityNameArg(name, 'name')),
 };
 
 /** At most this many ids per markSeen call. */
@@ -108,7 +128,7 @@ export const Mutation = {
       throw new GatewayError('BAD_USER_INPUT', `markSeen takes at most ${MAX_MARK_SEEN} ids a call (got ${postIds.length}).`, { argument: 'postIds', max: MAX_MARK_SEEN });
     }
     // Only ids that name posts are recorded: a client cannot fill a viewer's seen set with garbage.
-    const plausible = [...new Set(postIds)].filter(isPlausiblePostId);
+    const plausible = [...new Set(postIds.map((id, i) => postIdArg(id, `postIds[${i}]`)))];
     const found = (await ctx.loaders.posts.loadMany(plausible)).map((p, i) => (p && !(p instanceof Error) ? plausible[i]! : null)).filter((id): id is string => id !== null);
     await ctx.viewerState.addSeen(viewer.userId, found);
     return found.length;
@@ -116,7 +136,7 @@ export const Mutation = {
 
   async blockCommunity(_: unknown, { name }: { name: string }, ctx: GatewayContext) {
     const viewer = await requireViewer(ctx, 'blockCommunity');
-    const community = isPlausibleCommunityName(name) ? await ctx.loaders.communities.load(name) : null;
+    const community = await ctx.loaders.communities.load(communityNameArg(name, 'name'));
     if (!community) throw new GatewayError('NOT_FOUND', `No community named "${name.slice(0, 64)}".`);
     const blocked = await ctx.viewerState.blockedCommunities(viewer.userId);
     if (!blocked.includes(community.name)) {
@@ -128,6 +148,7 @@ export const Mutation = {
 
   async unblockCommunity(_: unknown, { name }: { name: string }, ctx: GatewayContext) {
     const viewer = await requireViewer(ctx, 'unblockCommunity');
+    communityNameArg(name, 'name');
     const blocked = await ctx.viewerState.blockedCommunities(viewer.userId);
     await ctx.viewerState.setBlockedCommunities(viewer.userId, blocked.filter((c) => c !== name));
     return { blockedCommunities: await ctx.viewerState.blockedCommunities(viewer.userId) };

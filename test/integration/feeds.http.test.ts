@@ -285,11 +285,16 @@ describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over
       expect(ok((await home({ first: 100 })).body).personalizedFeed.edges).toHaveLength(100);
     });
 
-    test('NOT_FOUND for an unknown community or post context', async () => {
-      for (const context of [{ community: 'no_such_community_x' }, { post: 'zzzzzzz' }, { community: '*' }, { post: '{x}' }, { community: 'a\nb' }, { post: 'p'.repeat(10_240) }]) {
+    test('NOT_FOUND for an unknown community or post context, BAD_USER_INPUT for a malformed one', async () => {
+      for (const context of [{ community: 'no_such_community_x' }, { post: 'zzzzzzz' }]) {
         const { status, body } = await gw.query(CONTEXT, { variables: { context, first: 5 } });
         expect(status).toBe(200);
         expect(codes(body)).toEqual(['NOT_FOUND']);
+      }
+      for (const context of [{ community: '*' }, { post: '{x}' }, { community: 'a\nb' }, { post: 'p'.repeat(10_240) }]) {
+        const { status, body } = await gw.query(CONTEXT, { variables: { context, first: 5 } });
+        expect(status).toBe(200);
+        expect(codes(body)).toEqual(['BAD_USER_INPUT']);
       }
     });
 

@@ -138,7 +138,10 @@ describe('seen, blocked, diversity', () => {
     expect(again).toEqual(first);
     // Report some other posts as seen, then refresh.
     const reported = corpus.posts.filter((p) => !first.includes(p.id)).slice(0, 40).map((p) => p.id);
-    const recorded = ok((await gw.query(`mutation { markSeen(postIds: ${JSON.stringify([...reported, 'zzzzzzzz', '*'])}) }`, { token })).body).markSeen;
+    // A malformed id refuses the whole call; a well-formed id of no post is ignored.
+    const refused = await gw.query(`mutation { markSeen(postIds: ${JSON.stringify([...reported, '*'])}) }`, { token });
+    expect(refused.body.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    const recorded = ok((await gw.query(`mutation { markSeen(postIds: ${JSON.stringify([...reported, 'zzzzzzzz'])}) }`, { token })).body).markSeen;
     expect(recorded).toBe(reported.length);
     const fresh = ok((await gw.query(HOME(', refresh: true'), { token })).body).personalizedFeed.edges.map((e: { node: { id: string } }) => e.node.id);
     expect(fresh).toHaveLength(25);
