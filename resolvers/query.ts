@@ -14,9 +14,15 @@ interface PageArgs {
   refresh?: boolean | null;
 }
 
-/** Feeds report sources they were served without; the server puts them in `extensions.ranking.degraded`. */
-function reportDegraded(ctx: GatewayContext, feed: string, page: FeedPage): FeedPage {
+/**
+ * Feeds report sources they were served without; the server puts them in `extensions.ranking.degraded`. The page's
+ * session is noted for the response cache: a response is replayed only while its sessions are current, and never
+ * after a refresh (which asks for a new session every time).
+ */
+function reportPage(ctx: GatewayContext, feed: string, page: FeedPage, refresh = false): FeedPage {
   for (const d of page.degraded) ctx.ranking.degraded.push({ feed, ...d });
+  if (page.session && !refresh) ctx.replay.sessions.push(page.session);
+  else ctx.replay.blocked = true;
   return page;
 }
 
@@ -67,7 +73,7 @@ export const Query = {
       { kind: 'home', viewer, context: null, first: args.first, after: args.after ?? null, ranker: args.ranker ?? null, deadlineMs: args.deadlineMs ?? null, refresh: args.refresh ?? false, requestId: ctx.requestId },
       ctx.loaders,
     );
-    return reportDegraded(ctx, 'personalizedFeed', page);
+    return reportPage(ctx, 'personalizedFeed', page, args.refresh ?? false);
   },
 
   async contextualFeed(_: unknown, args: PageArgs & { context: ContextArg }, ctx: GatewayContext): Promise<FeedPage> {
@@ -78,7 +84,7 @@ export const Query = {
       { kind, viewer, context, first: args.first, after: args.after ?? null, ranker: args.ranker ?? null, deadlineMs: args.deadlineMs ?? null, requestId: ctx.requestId },
       ctx.loaders,
     );
-    return reportDegraded(ctx, 'contextualFeed', page);
+    return reportPage(ctx, 'contextualFeed', page);
   },
 
   async rankers(_: unknown, __: unknown, ctx: GatewayContext): Promise<RankerView[]> {

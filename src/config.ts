@@ -73,6 +73,12 @@ export interface Config {
    * Stage metrics see every span whatever the sampler says. @default parentbased_always_on, ratio 1
    */
   readonly tracesSampler: { readonly kind: TracesSamplerKind; readonly ratio: number };
+  /**
+   * Replayed responses (src/cache/responses.ts): `RESPONSE_CACHE_MB` of memory (default 64; 0 turns replays off) and
+   * `RESPONSE_CACHE_TTL_MS`, the longest a response is replayed (default 5000; 0 turns replays off). Another
+   * instance's refresh of a session sharing Redis is seen here within that time.
+   */
+  readonly responseCache: { readonly maxBytes: number; readonly ttlMs: number };
   /** The request limits and production switches of src/security (each refusal has its own error code). */
   readonly security: SecurityConfig;
 }
@@ -187,6 +193,8 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').optional(),
   OTEL_SERVICE_NAME: z.string().max(128, { message: 'OTEL_SERVICE_NAME must be at most 128 characters' }).default('ranking-gateway'),
   OTEL_TRACES_SAMPLER: z.enum(TRACES_SAMPLERS, { message: `OTEL_TRACES_SAMPLER must be one of ${TRACES_SAMPLERS.join(', ')}` }).default('parentbased_always_on'),
+  RESPONSE_CACHE_MB: int('RESPONSE_CACHE_MB', 0, 65_536).default(64),
+  RESPONSE_CACHE_TTL_MS: int('RESPONSE_CACHE_TTL_MS', 0, 3_600_000).default(5000),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 64 * 1024 * 1024).default(64 * 1024),
   MAX_TOKENS: int('MAX_TOKENS', 50, 1_000_000).default(2000),
   MAX_DEPTH: int('MAX_DEPTH', 2, 1000).default(10),
@@ -252,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` : null),
     serviceName: e.OTEL_SERVICE_NAME,
     tracesSampler: { kind: e.OTEL_TRACES_SAMPLER, ratio: e.OTEL_TRACES_SAMPLER_ARG },
+    responseCache: { maxBytes: e.RESPONSE_CACHE_MB * 1024 * 1024, ttlMs: e.RESPONSE_CACHE_TTL_MS },
     security: {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxTokens: e.MAX_TOKENS,

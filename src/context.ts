@@ -1,7 +1,7 @@
 import type { Viewer } from './auth/tokens';
 import type { ViewerState } from './filters/viewer-state';
 import type { Loaders } from './features/loaders';
-import type { FeedService } from './feed/service';
+import type { FeedService, PageSession } from './feed/service';
 import type { RankerRegistry } from './rankers/registry';
 
 /** What every resolver receives. Built once per request by the server. */
@@ -13,6 +13,12 @@ export interface GatewayContext {
   readonly requestId: string;
   /** Collected while resolving, reported in `extensions.ranking`. */
   readonly ranking: { readonly degraded: { feed: string; source: string; reason: string }[] };
+  /**
+   * The sessions this response's feeds were cut from, for the response cache (src/cache/responses.ts): a response
+   * can be replayed only while all of them are current. `blocked` when a feed must not be replayed (a refresh, a
+   * fallback or degraded list).
+   */
+  readonly replay: { readonly sessions: PageSession[]; blocked: boolean };
   /** Request-scoped DataLoaders (posts, communities, viewers). */
   readonly loaders: Loaders;
   /**

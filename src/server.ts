@@ -23,6 +23,7 @@ import type { Logger } from './telemetry/logger';
 import { checkReadiness, sendReadiness } from './telemetry/health';
 import { createRequestObserver } from './telemetry/http';
 import { createMetrics, type Metrics } from './telemetry/metrics';
+import { ResponseCache, type ReplayEntry } from './cache/responses';
 import { csrfRejection, readBodyWithin, sendRequestError } from './security/http';
 import { aliasRule, depthRule, useRequestLimits } from './security/limits';
 import { loadTrustedDocuments, useTrustedDocuments } from './security/trusted-documents';
@@ -96,6 +97,16 @@ query Feeds {
   rankers { id version description }
 }
 `;
+
+/** Root fields whose answers can be replayed: feeds, which answer the same page until their session changes. */
+const REPLAYABLE_ROOT_FIELDS = new Set(['personalizedFeed', 'contextualFeed', '__typename']);
+
+/** What the yoga side of a request tells the replay capture: its context, and its token's expiry once read. */
+interface ReplayCapture {
+  context: GatewayContext | null;
+  tokenExpiresAt: number | null | undefined;
+}
+const replayCaptures = new WeakMap<IncomingMessage, ReplayCapture>();
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, rankers, tokens, logger } = deps;
@@ -183,19 +194,92 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return masked;
       },
     },
-    context: ({ request }): GatewayContext => {
+    context: ({ request, req }): GatewayContext => {
       let viewer: Promise<Viewer | null> | null = null;
-      return {
+      const capture = req ? replayCaptures.get(req) : undefined;
+      const ctx: GatewayContext = {
         feeds,
         rankers,
         viewerState,
         requestId: randomUUID(),
         ranking: { degraded: [] },
+        replay: { sessions: [], blocked: false },
         loaders: createLoaders(store, profiles),
-        viewer: () => (viewer ??= tokens.fromAuthorizationHeader(request.headers.get('authorization'))),
+        viewer: () =>
+          (viewer ??= tokens.fromAuthorizationHeader(request.headers.get('authorization')).then((v) => {
+            if (capture) capture.tokenExpiresAt = v?.expiresAt ?? null;
+            return v;
+          })),
       };
+      if (capture) capture.context = ctx;
+      return ctx;
     },
   });
+
+  // Replayed responses (src/cache/responses.ts): an identical feed request answered from the bytes of the last one.
+  const responses = new ResponseCache({
+    maxBytes: config.responseCache.maxBytes,
+    ttlMs: config.responseCache.ttlMs,
+    isCurrent: (key, generation) => feeds.isCurrentSession(key, generation),
+  });
+  rankers.onReload(() => responses.clear());
+
+  function replay(req: IncomingMessage, res: ServerResponse, hit: ReplayEntry): void {
+    const requestId = randomUUID();
+    observer.replayed(req, requestId, hit.operation);
+    for (const s of hit.sessions) if (s.exposure) metrics.experimentExposures.inc(s.exposure);
+    const id = Buffer.from(requestId, 'latin1');
+    res.writeHead(200, { ...hit.headers, 'x-request-id': requestId, 'content-length': hit.head.length + id.length + hit.tail.length });
+    res.end(Buffer.concat([hit.head, id, hit.tail], hit.head.length + id.length + hit.tail.length));
+  }
+
+  /** Keeps the response yoga sends (its writes, then its end), when it is a replayable feed answer. */
+  function captureForReplay(req: IncomingMessage, res: ServerResponse, cacheKey: string): void {
+    const capture: ReplayCapture = { context: null, tokenExpiresAt: undefined };
+    replayCaptures.set(req, capture);
+    const chunks: Buffer[] = [];
+    let keepable = true;
+    const collect = (chunk: unknown) => {
+      if (chunk === null || chunk === undefined || typeof chunk === 'function') return;
+      if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+      else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk)); // a copy: the stream may reuse the memory
+      else keepable = false;
+    };
+    const write = res.write;
+    const end = res.end;
+    res.write = function writeAndKeep(this: ServerResponse, ...args: unknown[]) {
+      if (keepable) collect(args[0]);
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as ServerResponse['write'];
+    res.end = function endAndKeep(this: ServerResponse, ...args: unknown[]) {
+      res.write = write;
+      res.end = end;
+      if (keepable) collect(args[0]);
+      try {
+        if (keepable) keepForReplay(req, res, cacheKey, capture, Buffer.concat(chunks));
+      } catch (err) {
+        logger.warn({ err: (err as Error)?.message }, 'could not keep a response for replay');
+      }
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse['end'];
+  }
+
+  function keepForReplay(req: IncomingMessage, res: ServerResponse, cacheKey: string, capture: ReplayCapture, body: Buffer): void {
+    const ctx = capture.context;
+    if (res.statusCode !== 200 || !ctx || ctx.replay.blocked || ctx.replay.sessions.length === 0 || ctx.ranking.degraded.length > 0) return;
+    // A token was sent but never read: its expiry is unknown, so the answer is not kept.
+    if (req.headers.authorization !== undefined && capture.tokenExpiresAt === undefined) return;
+    const op = observer.operationOf(req);
+    if (!op || op.type !== 'query' || op.errors > 0 || !op.rootFields.split(',').every((f) => REPLAYABLE_ROOT_FIELDS.has(f))) return;
+    responses.set(cacheKey, {
+      body,
+      requestId: ctx.requestId,
+      headers: res.getHeaders() as Record<string, unknown>,
+      sessions: ctx.replay.sessions,
+      tokenExpiresAt: capture.tokenExpiresAt ?? null,
+      operation: { name: op.name, type: op.type, rootFields: op.rootFields },
+    });
+  }
 
   const pipelines = deps.pipelines ?? FEED_PIPELINES;
   const server = createServer(observer.wrap((req: IncomingMessage, res: ServerResponse) => {
@@ -231,6 +315,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     void readBodyWithin(req, res, security.maxBodyBytes).then((body) => {
       if (!body) return; // refused (413) or the client went away
+      const cacheKey = responses.keyOf(req, body);
+      if (cacheKey !== null) {
+        // A replay needs the store as healthy as when the response was made (a degraded store changes the answer).
+        const hit = store.kind === 'embedded' || !store.health().degraded ? responses.get(cacheKey) : undefined;
+        metrics.cacheLookups.inc({ cache: 'responses', result: hit ? 'hit' : 'miss' });
+        if (hit) {
+          replay(req, res, hit);
+          return;
+        }
+        captureForReplay(req, res, cacheKey);
+      }
       // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
       if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
       void yoga.handle(req, res);

@@ -5,6 +5,8 @@ import { GatewayError } from '../errors';
 export interface Viewer {
   readonly userId: string;
   readonly roles: readonly string[];
+  /** When the token stops being valid (its `exp`, in milliseconds since the epoch); null when it has none. */
+  readonly expiresAt?: number | null;
 }
 
 export const ROLE_MLE = 'mle';
@@ -52,7 +54,7 @@ export class TokenService {
       throw new GatewayError('UNAUTHENTICATED', `Invalid bearer token: "sub" must be a user id of 1-${MAX_USER_ID_LENGTH} characters.`);
     }
     const roles = Array.isArray(payload.roles) ? (payload.roles as unknown[]).filter((r): r is string => typeof r === "string") : [];
-    return { userId: sub, roles };
+    return { userId: sub, roles, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { context as otelContext, ROOT_CONTEXT } from '@opentelemetry/api';
 import { ROLE_MLE, type Viewer } from '../auth/tokens';
 import { ScoreCache, type Degradation, type ScoredList } from '../cache/scores';
@@ -126,6 +127,20 @@ export interface FeedPage {
   readonly funnel: Funnel;
   /** Explanations of this page's edges, computed on first use (one batch for the whole page), by post id. */
   explain(): Promise<ReadonlyMap<string, EdgeExplanation>>;
+  /**
+   * The session this page was cut from, for a replayed response (src/cache/responses.ts) to depend on; null when the
+   * page must not be replayed (a fallback or degraded list, kept only briefly).
+   */
+  readonly session: PageSession | null;
+}
+
+/** A page's session: the snapshot's key and generation, when it stops serving, and the exposure it counted. */
+export interface PageSession {
+  readonly key: string;
+  readonly generation: string;
+  /** Milliseconds since the epoch when the snapshot expires from the cache. */
+  readonly expiresAt: number;
+  readonly exposure: { readonly experiment: string; readonly arm: string; readonly ranker: string } | null;
 }
 
 export interface RankerComparison {
@@ -179,12 +194,22 @@ export class FeedService {
   private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Shadow scorings still running, so tests and shutdown can wait for them. */
   private readonly shadowTasks = new Set<Promise<void>>();
+  /** The latest session generation this process served per snapshot key: a replayed page must still be current. */
+  private readonly generations = new LRUCache<string, string>({ max: 200_000 });
 
   constructor(private readonly opts: FeedServiceOptions) {
     this.snapshots = new SnapshotCache(opts.store, opts.snapshotTtlSeconds);
     this.scores = new ScoreCache(opts.store);
     this.cursors = new CursorCodec(opts.cursorSecret);
     this.pipelines = opts.pipelines ?? FEED_PIPELINES;
+  }
+
+  /**
+   * Whether `generation` is still the session this process serves for `key`: false once a refresh (or an expiry
+   * followed by a new session) replaced it here. Another instance's refresh is not seen (see src/cache/responses.ts).
+   */
+  isCurrentSession(key: string, generation: string): boolean {
+    return this.generations.get(key) === generation;
   }
 
   /** Resolves to once every shadow scoring started so far has finished. */
@@ -282,9 +307,9 @@ export class FeedService {
       }
     }
 
-    if (plan.kind === 'single' && plan.experiment) {
-      this.opts.metrics.experimentExposures.inc({ experiment: plan.experiment.experiment, arm: plan.experiment.arm, ranker: snapshot.servedBy });
-    }
+    this.generations.set(key, snapshot.generation);
+    const exposure = plan.kind === 'single' && plan.experiment ? { experiment: plan.experiment.experiment, arm: plan.experiment.arm, ranker: snapshot.servedBy } : null;
+    if (exposure) this.opts.metrics.experimentExposures.inc(exposure);
     const end = Math.min(start + req.first, snapshot.ids.length);
     const edges: FeedEdgeData[] = [];
     for (let i = start; i < end; i++) {
@@ -323,6 +348,10 @@ export class FeedService {
       degraded: this.withStoreHealth(snapshot.degraded),
       funnel: { ...(snapshot.funnel as Omit<Funnel, 'returned'>), returned: edges.length },
       explain: () => (explanations ??= this.explainEdges(edges, served, req, context, loaders)),
+      session:
+        served.fallbackFrom === null && served.degraded.length === 0
+          ? { key, generation: served.generation, expiresAt: served.createdAt + this.opts.snapshotTtlSeconds * 1000, exposure }
+          : null,
     };
   }
 

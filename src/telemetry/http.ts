@@ -40,6 +40,10 @@ export interface RequestObserver {
   wrap(handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void;
   /** The yoga plugin that tells the HTTP layer which operation a request ran, its request id and its error codes. */
   readonly plugin: Plugin<ObservedContext, { req?: IncomingMessage }>;
+  /** What the plugin learnt about a request's operation so far (null for a request it did not see). */
+  operationOf(req: IncomingMessage): { readonly name: string; readonly type: string; readonly rootFields: string; readonly errors: number } | null;
+  /** Records a request answered without GraphQL (a replayed response) as if it had run `operation`. */
+  replayed(req: IncomingMessage, requestId: string, operation: { readonly name: string; readonly type: string; readonly rootFields: string }): void;
 }
 
 /** The parts of the GraphQL context this plugin reads: node's request (yoga's server context) and the request id. */
@@ -172,7 +176,29 @@ export function createRequestObserver(opts: RequestObserverOptions): RequestObse
     },
   };
 
-  return { wrap, plugin };
+  function operationOf(req: IncomingMessage) {
+    const rec = records.get(req);
+    if (!rec || rec.operation === null || rec.operationType === null || rec.rootFields === null) return null;
+    return { name: rec.operation, type: rec.operationType, rootFields: rec.rootFields, errors: rec.errorCodes.size };
+  }
+
+  function replayed(req: IncomingMessage, requestId: string, operation: { name: string; type: string; rootFields: string }): void {
+    const rec = records.get(req);
+    if (!rec) return;
+    rec.requestId = requestId;
+    rec.operation = operation.name;
+    rec.operationType = operation.type;
+    rec.rootFields = operation.rootFields;
+    rec.span?.setAttributes({
+      'graphql.operation.name': operation.name,
+      'graphql.operation.type': operation.type,
+      'graphql.root_fields': operation.rootFields,
+      'gateway.request_id': requestId,
+      'cache.replayed': true,
+    });
+  }
+
+  return { wrap, plugin, operationOf, replayed };
 }
 
 /** The request's path without its query string (which may carry a query's variables), bounded for logs. */

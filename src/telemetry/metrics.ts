@@ -75,7 +75,7 @@ export function createMetrics() {
     stageLabels: new BoundedLabel(100),
     cacheLookups: new Counter({
       name: 'ranking_cache_lookups_total',
-      help: 'Cache reads: cache="snapshots" (a session\'s page list) or "scores" (a ranker\'s scored list), result="hit" or "miss". Hit ratio: hit / (hit + miss).',
+      help: 'Cache reads: cache="snapshots" (a session\'s page list), "scores" (a ranker\'s scored list) or "responses" (a replayed response), result="hit" or "miss". Hit ratio: hit / (hit + miss).',
       labelNames: ['cache', 'result'] as const,
       registers: [registry],
     }),

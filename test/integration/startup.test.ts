@@ -125,7 +125,7 @@ describe('cli token', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(await new TokenService(DEVELOPMENT_JWT_SECRET).verify(lines[0]!)).toEqual({ userId: 'alice', roles: ['mle'] });
+    expect(await new TokenService(DEVELOPMENT_JWT_SECRET).verify(lines[0]!)).toEqual({ userId: 'alice', roles: ['mle'], expiresAt: null });
   });
 
   test('uses JWT_SECRET when set', async () => {
