@@ -8,6 +8,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     onResponse?: (status: number, body: string, context: unknown, headers: Record<string, string>) => void;
+    /** Called before each request is sent; returns the request to send (its body, headers...). */
+    setupRequest?: (req: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest;
   }
 
   interface AutocannonOptions {

@@ -74,12 +74,19 @@ export class RedisFeatureLog implements FeatureLog {
   }
 }
 
+/**
+ * How many entries the in-process log keeps: nothing exports it (`cli export-log` reads Redis), so it holds the last
+ * 800 or so pages for tests and a look in a debugger, not a training set. At about 1 KB an entry (35 numbers, ids),
+ * 200,000 would hold 200 MB of a serving process's memory; `npm run bench`'s memory scenario measured that growth.
+ */
+export const MEMORY_FEATURE_LOG_MAX_ENTRIES = 20_000;
+
 /** In-process log for the embedded store: a bounded ring (the oldest entries go first). */
 export class MemoryFeatureLog implements FeatureLog {
   private entries: FeatureLogEntry[] = [];
   private offset = 0;
 
-  constructor(private readonly maxEntries = FEATURE_LOG_MAX_ENTRIES) {}
+  constructor(private readonly maxEntries = MEMORY_FEATURE_LOG_MAX_ENTRIES) {}
 
   async append(entries: readonly FeatureLogEntry[]): Promise<void> {
     this.entries.push(...entries);
