@@ -1,21 +1,31 @@
 /**
- * `npm run bench`: the gateway's first benchmark.
+ * `npm run bench`: every scenario of the speed issue, each printed with its needed value and whether it holds, and
+ * all of it written to bench/results.json.
  *
  * For each backend (embedded, and Redis on a private redis-server) it starts the built gateway as a child process
  * (`node dist/src/main.js`), waits for /healthz, and measures over loopback:
+ *   - memory: resident size after loading, after a warm-up over 1,000 viewers, after 100,000 more requests
+ *     (bench/memory.ts);
  *   - cold page: personalizedFeed(first: 25) for a viewer never seen before (a fresh user id per request), so every
- *     request ranks a new feed;
+ *     request ranks a new feed with the home feed's default ranker; then five more by an mle caller to read how many
+ *     candidates were scored;
  *   - cached page: the same query for one viewer again and again (autocannon), served from the ranked snapshot;
- *   - bare: a node:http server answering the same bytes, with the same autocannon settings, as the floor.
- * It prints a table and the machine, and writes everything to bench/results.json. It exits non-zero when any request
- * failed or a backend could not be measured.
+ *   - bare: a node:http server answering the same bytes, with the same autocannon settings, as the ceiling.
+ * Then, in process: Redis round trips per cold request (bench/round-trips.ts), the xgboost scorer against native
+ * xgboost (bench/scorer.ts), and how cost grows with candidates and corpus size, with bytes per post
+ * (bench/scaling.ts). It exits non-zero when any request failed or a backend could not be measured.
  *
  * Environment: DATASET_DIR (else ../shared/data/reddit-top-2.5-million beside the repository, else the synthetic
  * corpus), BENCH_COLD_REQUESTS (200), BENCH_COLD_CONCURRENCY (4), BENCH_COLD_WARMUP (20), BENCH_SECONDS (10),
- * BENCH_CONNECTIONS (4), BENCH_BACKENDS (embedded,redis), BENCH_TIMEOUT_SECONDS (170).
+ * BENCH_CONNECTIONS (4), BENCH_BACKENDS (embedded,redis), BENCH_MEMORY_REQUESTS (100000; 0 skips),
+ * BENCH_SCALING_REQUESTS (20), BENCH_CORPUS_SIZES (100000,1000000,5000000), BENCH_TIMEOUT_SECONDS (1800).
  */
 import { roundTripsConstant, roundTripsScenario, roundTripsTable, type RoundTripReport } from './round-trips';
 import { benchScorer } from './scorer';
+import { memoryScenario, residentBytes, type MemoryReport } from './memory';
+import { CORPUS_STEPS, scalingScenario, scalingTable, type ScalingReport } from './scaling';
+import { readFileSync } from 'node:fs';
+import { FEED_PIPELINES } from '../src/pipeline/feeds';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -50,7 +60,9 @@ const SETTINGS = {
   coldWarmup: intEnv('BENCH_COLD_WARMUP', 20, 0, 10_000),
   seconds: intEnv('BENCH_SECONDS', 10, 1, 600),
   connections: intEnv('BENCH_CONNECTIONS', 4, 1, 1024),
-  timeoutSeconds: intEnv('BENCH_TIMEOUT_SECONDS', 170, 10, 3600),
+  timeoutSeconds: intEnv('BENCH_TIMEOUT_SECONDS', 1800, 10, 7200),
+  memoryRequests: intEnv('BENCH_MEMORY_REQUESTS', 100_000, 0, 10_000_000),
+  scalingRequests: intEnv('BENCH_SCALING_REQUESTS', 20, 1, 10_000),
   pageSize: 25,
 };
 
@@ -65,6 +77,18 @@ const BACKENDS: Backend[] = (() => {
     }
   }
   return list as Backend[];
+})();
+
+/** BENCH_CORPUS_SIZES: the synthetic corpora of the cost-growth scenario (default 100k, 1M and 5M posts). */
+const CORPUS_SIZES: number[] = (() => {
+  const raw = process.env.BENCH_CORPUS_SIZES?.trim();
+  if (!raw) return [...CORPUS_STEPS];
+  const list = raw.split(',').map((x) => Number(x.trim()));
+  if (list.some((n) => !Number.isInteger(n) || n < 1000 || n > 50_000_000)) {
+    process.stderr.write(`bench: BENCH_CORPUS_SIZES must list integers from 1000 to 50000000 (got "${raw}")\n`);
+    process.exit(2);
+  }
+  return list;
 })();
 
 const GATEWAY_ENTRY = path.join(repoRoot, 'dist', 'src', 'main.js');
@@ -398,6 +422,56 @@ async function coldScenario(
   }
 }
 
+/** How many candidates a cold home request scores: five more cold requests by an mle caller, reading the funnel. */
+async function coldCandidates(port: number, tokens: TokenService): Promise<[number, number]> {
+  const agent = new http.Agent({ keepAlive: false });
+  try {
+    const scored: number[] = [];
+    const body = JSON.stringify({ query: `{ personalizedFeed(first: ${SETTINGS.pageSize}) { funnel { scored } } }` });
+    for (let i = 0; i < 5; i++) {
+      const r = await post(agent, port, body, await tokens.sign(freshUserId('funnel'), { roles: ['mle'] }));
+      const n = (JSON.parse(r.body) as { data?: { personalizedFeed?: { funnel?: { scored?: number } } } }).data?.personalizedFeed?.funnel?.scored;
+      if (typeof n !== 'number') throw new Error(`funnel request failed: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+      scored.push(n);
+    }
+    return [Math.min(...scored), Math.max(...scored)];
+  } finally {
+    agent.destroy();
+  }
+}
+
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/** The home feed's default ranker and, when it is an xgboost model, its size: what the cold scenario ranks with. */
+function homeModel(): { ranker: string; kind: string; trees: number | null; maxDepth: number | null; features: number | null } {
+  const ranker = FEED_PIPELINES.home.defaultRanker;
+  const config = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'rankers.json'), 'utf8')) as { rankers: { id: string; kind: string; params?: { model?: string } }[] };
+  const variant = config.rankers.find((r) => r.id === ranker);
+  if (!variant || variant.kind !== 'xgboost' || !variant.params?.model) return { ranker, kind: variant?.kind ?? 'unknown', trees: null, maxDepth: null, features: null };
+  const model = JSON.parse(readFileSync(path.join(repoRoot, 'models', variant.params.model), 'utf8')) as {
+    learner: { learner_model_param: { num_feature: string }; gradient_booster: { model: { trees: { left_children: number[]; right_children: number[] }[] } } };
+  };
+  const trees = model.learner.gradient_booster.model.trees;
+  const depthOf = (t: { left_children: number[]; right_children: number[] }, n = 0): number =>
+    t.left_children[n] === -1 ? 0 : 1 + Math.max(depthOf(t, t.left_children[n]!), depthOf(t, t.right_children[n]!));
+  return { ranker, kind: 'xgboost', trees: trees.length, maxDepth: Math.max(...trees.map((t) => depthOf(t))), features: Number(model.learner.learner_model_param.num_feature) };
+}
+
+interface Verdict {
+  scenario: string;
+  measured: string;
+  needed: string;
+  holds: boolean | null;
+}
+
+function verdictTable(rows: Verdict[]): string {
+  const header = ['scenario', 'measured', 'needed', 'holds'];
+  const cells = rows.map((r) => [r.scenario, r.measured, r.needed, r.holds === null ? 'NOT MEASURED' : r.holds ? 'HOLDS' : 'DOES NOT HOLD']);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
 interface CannonOutcome {
   stats: Stats;
   /** Responses whose bytes differed from the reference body (not failures: e.g. a snapshot rebuilt mid-run). */
@@ -516,6 +590,9 @@ interface BackendResult {
   bare?: Stats & { autocannon: CannonOutcome['autocannon'] };
   /** Gateway requests per second on the cached page over the bare server's. */
   cachedOverBare?: number;
+  /** Candidates the ranker scored per cold request (the funnel's `scored`, read by an mle caller), min and max. */
+  coldScored?: [number, number];
+  memory?: MemoryReport;
   gatewayWarnings?: string[];
 }
 
@@ -540,10 +617,19 @@ async function benchBackend(backend: Backend, dataset: DatasetChoice, failures: 
     // The secret the child actually uses, read the way it reads it (the development default unless JWT_SECRET is set).
     const tokens = new TokenService(loadConfig(started.env).jwtSecret);
 
+    // Memory first, so that "after loading" is the process as it starts serving.
+    const rssAfterLoad = residentBytes(gateway.pid);
+    if (SETTINGS.memoryRequests > 0) {
+      log(`[${backend}] memory: resident ${mib(rssAfterLoad)} MiB after loading; ${SETTINGS.memoryRequests} requests over 1,000 viewers…`);
+      result.memory = await memoryScenario(gateway.port, gateway.pid, rssAfterLoad, tokens, { requests: SETTINGS.memoryRequests });
+      if (result.memory.failures > 0) failures.record('memory', backend, `${result.memory.failures} of the memory scenario's requests failed`);
+    }
+
     log(`[${backend}] cold: 1 first + ${SETTINGS.coldWarmup} warm-up + ${SETTINGS.coldRequests} measured requests at concurrency ${SETTINGS.coldConcurrency}…`);
     const cold = await coldScenario(backend, gateway.port, tokens, failures);
     result.cold = cold.stats;
     result.firstRequestMs = cold.firstRequestMs;
+    result.coldScored = await coldCandidates(gateway.port, tokens);
 
     // Cached: one viewer; the first request ranks the feed, the second is the reference cached response.
     const token = await tokens.sign(freshUserId('cached'));
@@ -690,6 +776,14 @@ async function main(): Promise<void> {
     scorer = { error: (err as Error).message };
   }
 
+  // How cost grows with candidates and with the corpus; bytes per post (each corpus in its own process).
+  let scaling: ScalingReport | { error: string };
+  try {
+    scaling = await scalingScenario(log, { requests: SETTINGS.scalingRequests, corpusSteps: CORPUS_SIZES });
+  } catch (err) {
+    scaling = { error: (err as Error).message };
+  }
+
   log('');
   log(table(results));
   log('');
@@ -726,6 +820,69 @@ async function main(): Promise<void> {
       (busy ? ' (BUSY MACHINE: numbers unreliable)' : ''),
   );
 
+  log('');
+  if ('error' in scaling) log(`cost growth: NOT MEASURED (${scaling.error})`);
+  else {
+    log('How cold-request cost grows (one request at a time, in process, synthetic corpora, the default home ranker):');
+    log(scalingTable(scaling));
+  }
+
+  // Every scenario with its needed value, and whether it holds in this run.
+  const model = homeModel();
+  const verdicts: Verdict[] = [];
+  for (const r of results) {
+    if (!r.ok) {
+      verdicts.push({ scenario: `1-2. ${r.backend}`, measured: `FAILED: ${r.error ?? ''}`.slice(0, 80), needed: '-', holds: false });
+      continue;
+    }
+    verdicts.push({
+      scenario: `1. cached page, ${r.backend}`,
+      measured: `${r.cachedOverBare!.toFixed(2)} of bare node:http (${num(r.cached!.rps)} / ${num(r.bare!.rps)} rps; p50 ${ms(r.cached!.p50)} ms, p99 ${ms(r.cached!.p99)} ms)`,
+      needed: 'at least 0.4 (goal 0.6)',
+      holds: r.cachedOverBare! >= 0.4,
+    });
+    const scored = r.coldScored ?? [0, 0];
+    const modelOk = model.kind === 'xgboost' && (model.trees ?? 0) >= 300 && (model.maxDepth ?? 0) >= 6 && (model.features ?? 0) >= 30;
+    verdicts.push({
+      scenario: `2. cold home feed, ${r.backend}`,
+      measured: `p50 ${ms(r.cold!.p50)} ms, p99 ${ms(r.cold!.p99)} ms at ${SETTINGS.coldConcurrency} clients; ${scored[0]}-${scored[1]} candidates scored by ${model.ranker} (${model.trees} trees, depth ${model.maxDepth}, ${model.features} features)`,
+      needed: r.backend === 'embedded' ? 'p50 <= 30 ms, p99 <= 80 ms; >= 1000 candidates (goal 15/40)' : '(shown; needed on embedded)',
+      holds: r.backend === 'embedded' ? r.cold!.p50 <= 30 && r.cold!.p99 <= 80 && scored[0] >= 1000 && modelOk : null,
+    });
+    if (r.memory) {
+      verdicts.push({
+        scenario: `5. memory, ${r.backend}`,
+        measured: `${mib(r.memory.rssAfterLoad)} MiB loaded, ${mib(r.memory.rssAfterWarmup)} MiB after ${r.memory.warmupRequests} warm-up, ${mib(r.memory.rssAfterRequests)} MiB after ${r.memory.requests} more: ${(r.memory.growth * 100).toFixed(1)}%`,
+        needed: 'at most 10% growth over 100,000 requests',
+        holds: r.memory.holds && r.memory.requests >= 100_000,
+      });
+    }
+  }
+  verdicts.push(
+    'error' in scorer
+      ? { scenario: '3. scorer vs native xgboost', measured: `NOT MEASURED: ${scorer.error}`, needed: 'at least 0.6x', holds: null }
+      : { scenario: '3. scorer vs native xgboost', measured: `${scorer.ratio.toFixed(2)}x`, needed: 'at least 0.6x', holds: scorer.ratio >= 0.6 },
+  );
+  verdicts.push(
+    'error' in roundTrips
+      ? { scenario: '4. Redis round trips per cold request', measured: `NOT MEASURED: ${roundTrips.error}`, needed: 'constant in candidates', holds: null }
+      : {
+          scenario: '4. Redis round trips per cold request',
+          measured: 'error' in roundTrips.redis ? roundTrips.redis.error : roundTrips.redis.map((row) => `${row.target}: ${Math.max(...row.warmIndex)}`).join(', '),
+          needed: 'the same at 100, 1,000 and 5,000 candidates',
+          holds: roundTripsConstant(roundTrips),
+        },
+  );
+  if (!('error' in scaling)) {
+    verdicts.push({ scenario: '6. cost vs candidates', measured: 'see the table above (p50 per scored candidate)', needed: 'no faster than linear (per-candidate cost at 5k, 10k <= 1.2x that at 1k)', holds: scaling.linearInCandidates });
+    verdicts.push({ scenario: '6. cost vs corpus size', measured: `${CORPUS_SIZES.map((n) => n.toLocaleString('en')).join(' / ')} posts at ~1,000 candidates`, needed: 'flat (largest p50 <= 1.25x smallest, or +3 ms)', holds: scaling.flatInCorpus });
+  } else {
+    verdicts.push({ scenario: '6. cost growth', measured: `NOT MEASURED: ${scaling.error}`, needed: '-', holds: null });
+  }
+  log('');
+  log('Every scenario, its needed value, and whether it holds in this run:');
+  log(verdictTable(verdicts));
+
   const failedBackends = results.filter((r) => !r.ok);
   const failedRequests = failures.all.reduce((n, f) => n + f.count, 0);
   const ok = failedBackends.length === 0 && failedRequests === 0 && !('error' in roundTrips) && roundTripsConstant(roundTrips);
@@ -737,6 +894,10 @@ async function main(): Promise<void> {
     results,
     scorer,
     roundTrips,
+    scaling,
+    homeModel: model,
+    verdicts,
+    allHold: verdicts.every((v) => v.holds !== false),
     failures: failures.all,
     finishedAt: new Date().toISOString(),
   };
