@@ -9,8 +9,9 @@ import type { PageSession } from '../feed/service';
  * would compute exactly these bytes; only `extensions.requestId` (and `x-request-id`) differ, and are spliced in.
  *
  * An entry is replayed only while every session it was cut from is still this process's current one
- * (`isCurrent`), before the earliest session expiry and the bearer token's expiry, and for at most `ttlMs`. So a
- * refresh, an expired session or a ranker reload here is seen at once. Another instance's refresh of the same
+ * (`isCurrent`) and was ranked over the content the store holds now (its fingerprint, checked by the server), before
+ * the earliest session expiry and the bearer token's expiry, and for at most `ttlMs`. So a refresh, an expired
+ * session, a reseed or a ranker reload here is seen at once. Another instance's refresh of the same
  * session (with Redis shared between instances) is seen after at most `ttlMs`: set RESPONSE_CACHE_TTL_MS to 0 to
  * turn replays off where that matters.
  *
@@ -111,6 +112,10 @@ export class ResponseCache {
       operation: response.operation,
     });
     return true;
+  }
+
+  delete(key: string): void {
+    this.entries?.delete(key);
   }
 
   /** Forgets every entry (a ranker reload changes what a feed would answer). */

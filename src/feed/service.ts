@@ -140,6 +140,8 @@ export interface PageSession {
   readonly generation: string;
   /** Milliseconds since the epoch when the snapshot expires from the cache. */
   readonly expiresAt: number;
+  /** The content the session was ranked over: a reseed with other content makes it stale. */
+  readonly fingerprint: string;
   readonly exposure: { readonly experiment: string; readonly arm: string; readonly ranker: string } | null;
 }
 
@@ -350,7 +352,7 @@ export class FeedService {
       explain: () => (explanations ??= this.explainEdges(edges, served, req, context, loaders)),
       session:
         served.fallbackFrom === null && served.degraded.length === 0
-          ? { key, generation: served.generation, expiresAt: served.createdAt + this.opts.snapshotTtlSeconds * 1000, exposure }
+          ? { key, generation: served.generation, expiresAt: served.createdAt + this.opts.snapshotTtlSeconds * 1000, fingerprint: info?.fingerprint ?? '', exposure }
           : null,
     };
   }

@@ -48,7 +48,8 @@ describe('one cold home feed request', () => {
     await seedStore(seeded, corpus);
     const instrumented = instrument(seeded);
     calls = instrumented.calls;
-    gw = await startTestGateway({ corpus, backend: 'embedded', store: instrumented.store });
+    // Replayed responses read nothing; this file counts the reads of the GraphQL path (replays: response-cache.test.ts).
+    gw = await startTestGateway({ corpus, backend: 'embedded', store: instrumented.store, env: { RESPONSE_CACHE_MB: '0' } });
   });
 
   afterAll(async () => {
