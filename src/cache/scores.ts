@@ -46,7 +46,56 @@ export interface ScoredList {
 
 const packr = new Packr({ useRecords: false });
 /** Bump when the encoding changes: entries of another format read as misses. */
-const FORMAT = 1;
+const FORMAT = 2;
+
+/** Joins the per-item strings: post ids, community names and domains never hold a line feed (checked when encoding). */
+const SEP = '\n';
+/** Stands for a null domain in the joined domains (a domain is a host name: never this character). */
+const NO_DOMAIN = '\u0000';
+
+/**
+ * The stored form: the per-item columns (~1,500 items for a home feed) as one joined string each and the scores as
+ * float64 bytes, instead of four msgpack arrays of ~1,500 elements: about a third of the encoding time on the cold
+ * path, and as exact (the bytes are the float64 values).
+ */
+type Encoded = [
+  format: number,
+  rest: Omit<ScoredList, 'ids' | 'scores' | 'communities' | 'domains'>,
+  ids: string,
+  scores: Uint8Array,
+  communities: string,
+  domains: string,
+  count: number,
+];
+
+const joinable = (values: readonly string[]): boolean => values.every((v) => !v.includes(SEP));
+
+function encode(list: ScoredList): Encoded | null {
+  const { ids, scores, communities, domains, ...rest } = list;
+  const domainStrings = domains.map((d) => d ?? NO_DOMAIN);
+  if (!joinable(ids) || !joinable(communities) || !joinable(domainStrings) || domains.some((d) => d === NO_DOMAIN)) return null;
+  const f64 = Float64Array.from(scores);
+  return [FORMAT, rest, ids.join(SEP), new Uint8Array(f64.buffer), communities.join(SEP), domainStrings.join(SEP), ids.length];
+}
+
+function split(joined: string, count: number): string[] {
+  return count === 0 ? [] : joined.split(SEP);
+}
+
+function decode(e: Encoded): ScoredList | null {
+  const [, rest, ids, scoreBytes, communities, domains, count] = e;
+  // Copied: the decoded bytes may sit at an offset a Float64Array cannot start at.
+  const scores = Array.from(new Float64Array(Uint8Array.from(scoreBytes).buffer));
+  const list: ScoredList = {
+    ...rest,
+    ids: split(ids, count),
+    scores,
+    communities: split(communities, count),
+    domains: split(domains, count).map((d) => (d === NO_DOMAIN ? null : d)),
+  };
+  const ok = list.ids.length === count && scores.length === count && list.communities.length === count && list.domains.length === count;
+  return ok ? list : null;
+}
 
 /** Scored lists in the store (Redis or embedded), msgpack-encoded, under `scores:` keys beside the page snapshots. */
 export class ScoreCache {
@@ -57,14 +106,20 @@ export class ScoreCache {
       const bytes = await this.store.getSnapshot(`scores:${key}`);
       span.setAttribute('cache.hit', bytes !== null);
       if (!bytes) return null;
-      const decoded = packr.unpack(bytes) as [number, ScoredList];
-      return Array.isArray(decoded) && decoded[0] === FORMAT ? decoded[1] : null;
+      const decoded = packr.unpack(bytes) as unknown;
+      if (!Array.isArray(decoded)) return null;
+      if (decoded[0] === FORMAT) return decode(decoded as Encoded);
+      return decoded[0] === PLAIN_FORMAT ? (decoded[1] as ScoredList) : null;
     });
   }
 
   put(key: string, list: ScoredList, ttlSeconds: number): Promise<void> {
     return withSpan('cache.scores.put', { 'cache.backend': this.store.kind, 'scores.items': list.ids.length }, async () => {
-      await this.store.putSnapshot(`scores:${key}`, packr.pack([FORMAT, list]), ttlSeconds);
+      const encoded = encode(list);
+      await this.store.putSnapshot(`scores:${key}`, packr.pack(encoded ?? [PLAIN_FORMAT, list]), ttlSeconds);
     });
   }
 }
+
+/** The list as it is, for the (never expected) list whose strings cannot be joined. */
+const PLAIN_FORMAT = 1;

@@ -31,9 +31,26 @@ const IMAGE_DOMAINS = /(^|\.)(imgur\.com|i\.imgur\.com|i\.redd\.it|flickr\.com|s
 const IMAGE_URL = /\.(jpe?g|png|gif|webp)(\?.*)?$/i;
 const VIDEO_DOMAINS = /(^|\.)(youtube\.com|youtu\.be|vimeo\.com|liveleak\.com|gfycat\.com|vine\.co|twitch\.tv|dailymotion\.com)$/i;
 
+const ranksByViewer = new WeakMap<ViewerProfile, ReadonlyMap<string, number>>();
+/** 1-based position of each subscribed community in the viewer's subscriptions (the first, should one repeat). */
+function affinityRanks(viewer: ViewerProfile): ReadonlyMap<string, number> {
+  let ranks = ranksByViewer.get(viewer);
+  if (!ranks) {
+    const m = new Map<string, number>();
+    viewer.subscriptions.forEach((s, i) => {
+      if (!m.has(s.community)) m.set(s.community, i + 1);
+    });
+    ranksByViewer.set(viewer, (ranks = m));
+  }
+  return ranks;
+}
+
 const log10p = (x: number) => Math.log10(1 + Math.max(0, x));
 const bool = (b: boolean) => (b ? 1 : 0);
 const utc = (seconds: number) => new Date(seconds * 1000);
+
+/** See `FeatureDefinition.scope`. */
+export type FeatureScope = 'post' | 'community' | 'viewer' | 'context';
 
 export interface FeatureDefinition {
   readonly name: string;
@@ -41,6 +58,12 @@ export interface FeatureDefinition {
   readonly description: string;
   /** What a missing value (NaN) means for this feature. */
   readonly missing: string;
+  /**
+   * What the value depends on: `post` features read the post alone (so they are computed once per post and kept,
+   * see `postFeatureRow`), `community` features the post's community alone, `viewer` features the post and the
+   * viewer, `context` features the post and the feed's context post. A feature must read nothing beyond its scope.
+   */
+  readonly scope: FeatureScope;
   /** The value for one candidate; NaN when missing. Bools are 0 or 1. */
   readonly compute: (input: FeatureInput) => number;
 }
@@ -55,6 +78,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: "Reddit's hot score of the post (net votes against age).",
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => hotScore(post.ups - post.downs, post.createdUtc),
   },
   {
@@ -62,6 +86,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Creation time, seconds since the Unix epoch.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.createdUtc,
   },
   {
@@ -69,6 +94,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Net score (ups minus downs) as published.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.score,
   },
   {
@@ -76,6 +102,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Number of comments.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.numComments,
   },
   {
@@ -83,6 +110,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: 'ups / (ups + downs).',
     missing: 'no votes recorded',
+    scope: 'post',
     compute: ({ post }) => (post.ups + post.downs > 0 ? post.ups / (post.ups + post.downs) : NaN),
   },
   {
@@ -90,6 +118,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: "Subscriber count of the post's community.",
     missing: 'community absent from the manifest',
+    scope: 'community',
     compute: ({ community }) => community?.subscribers ?? NaN,
   },
   {
@@ -97,6 +126,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: "The viewer's affinity for the post's community, in [0, 1]; 0 when not subscribed.",
     missing: 'signed-out request (no viewer)',
+    scope: 'viewer',
     compute: ({ post, viewer }) => (viewer ? (viewer.affinity.get(post.community) ?? 0) : NaN),
   },
   {
@@ -104,6 +134,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: "Jaccard similarity of the post's title tokens with the context post's, in [0, 1].",
     missing: 'the feed has no post context',
+    scope: 'context',
     compute: ({ post, contextTokens }) => (contextTokens ? jaccard(contextTokens, titleTokens(post.title)) : NaN),
   },
   {
@@ -111,6 +142,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: '1 for a text (self) post, 0 for a link.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => (post.isSelf ? 1 : 0),
   },
   {
@@ -118,6 +150,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: '1 for a post marked over 18.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => (post.over18 ? 1 : 0),
   },
   {
@@ -125,6 +158,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Upvotes as published (vote-fuzzed in the 2013 data).',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.ups,
   },
   {
@@ -132,6 +166,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Downvotes as published.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.downs,
   },
   {
@@ -139,6 +174,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: 'sign(s) * log10(max(|s|, 1)) of the net score: the vote part of hot.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => Math.sign(post.score) * Math.log10(Math.max(Math.abs(post.score), 1)),
   },
   {
@@ -146,6 +182,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: 'log10(1 + comments).',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => log10p(post.numComments),
   },
   {
@@ -153,6 +190,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: 'Comments per vote cast: how much discussion a post draws for its attention.',
     missing: 'no votes recorded',
+    scope: 'post',
     compute: ({ post }) => (post.ups + post.downs > 0 ? post.numComments / (post.ups + post.downs) : NaN),
   },
   {
@@ -160,6 +198,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: 'min(ups, downs) / max(ups, downs): 1 when votes split evenly.',
     missing: 'no votes recorded',
+    scope: 'post',
     compute: ({ post }) => (Math.max(post.ups, post.downs) > 0 ? Math.min(post.ups, post.downs) / Math.max(post.ups, post.downs) : NaN),
   },
   {
@@ -167,6 +206,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Title length in characters.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.title.length,
   },
   {
@@ -174,6 +214,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Title length in words.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => post.title.split(/\s+/).filter(Boolean).length,
   },
   {
@@ -181,6 +222,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'The title ends with a question mark.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => bool(/\?\s*$/.test(post.title)),
   },
   {
@@ -188,6 +230,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'The title contains a digit.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => bool(/\d/.test(post.title)),
   },
   {
@@ -195,6 +238,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: 'Share of upper-case letters among the title\'s letters (shouting).',
     missing: 'a title without letters',
+    scope: 'post',
     compute: ({ post }) => {
       const letters = post.title.replace(/[^\p{L}]/gu, '');
       return letters.length > 0 ? letters.replace(/[^\p{Lu}]/gu, '').length / letters.length : NaN;
@@ -205,6 +249,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'The title marks original content ("[OC]").',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => bool(/[[(]\s*oc\s*[\])]/i.test(post.title)),
   },
   {
@@ -212,6 +257,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'The title starts with "TIL" (today I learned).',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => bool(/^\s*TIL\b/i.test(post.title)),
   },
   {
@@ -219,6 +265,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'The link points to an image (image host or image file).',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => bool((post.domain !== null && IMAGE_DOMAINS.test(post.domain)) || (post.url !== null && IMAGE_URL.test(post.url))),
   },
   {
@@ -226,6 +273,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'The link points to a video host.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => bool(post.domain !== null && VIDEO_DOMAINS.test(post.domain)),
   },
   {
@@ -233,6 +281,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Hour of creation, 0-23 UTC.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => utc(post.createdUtc).getUTCHours(),
   },
   {
@@ -240,6 +289,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Day of creation, 0 (Sunday) to 6, UTC.',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => utc(post.createdUtc).getUTCDay(),
   },
   {
@@ -247,6 +297,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: 'Year of creation (UTC).',
     missing: 'never missing',
+    scope: 'post',
     compute: ({ post }) => utc(post.createdUtc).getUTCFullYear(),
   },
   {
@@ -254,6 +305,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'float',
     description: "log10(1 + subscribers) of the post's community.",
     missing: 'community absent from the manifest',
+    scope: 'community',
     compute: ({ community }) => (community?.subscribers != null ? log10p(community.subscribers) : NaN),
   },
   {
@@ -261,6 +313,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: "Posts of the post's community in the corpus.",
     missing: 'community unknown',
+    scope: 'community',
     compute: ({ community }) => community?.postCount ?? NaN,
   },
   {
@@ -268,6 +321,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: "Whether the viewer subscribes to the post's community.",
     missing: 'signed-out request (no viewer)',
+    scope: 'viewer',
     compute: ({ post, viewer }) => (viewer ? bool(viewer.affinity.has(post.community)) : NaN),
   },
   {
@@ -275,16 +329,15 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'int',
     description: "Rank of the post's community among the viewer's subscriptions (1 = strongest affinity).",
     missing: 'signed out, or the viewer does not subscribe to the community',
-    compute: ({ post, viewer }) => {
-      const i = viewer ? viewer.subscriptions.findIndex((s) => s.community === post.community) : -1;
-      return i >= 0 ? i + 1 : NaN;
-    },
+    scope: 'viewer',
+    compute: ({ post, viewer }) => (viewer ? (affinityRanks(viewer).get(post.community) ?? NaN) : NaN),
   },
   {
     name: 'viewer_subscription_count',
     type: 'int',
     description: 'How many communities the viewer subscribes to.',
     missing: 'signed-out request (no viewer)',
+    scope: 'viewer',
     compute: ({ viewer }) => (viewer ? viewer.subscriptions.length : NaN),
   },
   {
@@ -292,6 +345,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: 'Whether the viewer opted in to over-18 posts.',
     missing: 'signed-out request (no viewer)',
+    scope: 'viewer',
     compute: ({ viewer }) => (viewer ? bool(viewer.showNsfw) : NaN),
   },
   {
@@ -299,6 +353,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     type: 'bool',
     description: "Whether the post is in the context post's community.",
     missing: 'the feed has no post context',
+    scope: 'context',
     compute: ({ post, contextCommunity }) => (contextCommunity ? bool(post.community === contextCommunity) : NaN),
   },
 ];
@@ -310,3 +365,47 @@ export function featureDefinition(name: string): FeatureDefinition | undefined {
 }
 
 export const featureNames = (): string[] => FEATURES.map((f) => f.name);
+
+/** The post-scoped features, in registry order: the layout of a `postFeatureRow`. */
+const POST_SCOPED: readonly FeatureDefinition[] = FEATURES.filter((f) => f.scope === 'post');
+/** The community-scoped features, in registry order: the layout of a `communityFeatureRow`. */
+const COMMUNITY_SCOPED: readonly FeatureDefinition[] = FEATURES.filter((f) => f.scope === 'community');
+const SLOT = new Map([...POST_SCOPED.map((f, i) => [f.name, i] as const), ...COMMUNITY_SCOPED.map((f, i) => [f.name, i] as const)]);
+
+/** Where a post- or community-scoped feature sits in its `postFeatureRow` / `communityFeatureRow`. */
+export function featureSlot(name: string): number | undefined {
+  return SLOT.get(name);
+}
+
+const postRows = new WeakMap<Post, Float64Array>();
+const communityRows = new WeakMap<Community, Float64Array>();
+
+/**
+ * The post-scoped features of a post (slot i: the i-th post-scoped feature of `FEATURES`; see `featureSlot`).
+ * Computed on first use and kept as long as the post object lives (the embedded store's posts for the process'
+ * life, Redis's while they are in the post LRU): the title's regular expressions, token counts and date parts run
+ * once per post instead of once per request. Posts are immutable, so the kept values are what `compute` returns.
+ */
+export function postFeatureRow(post: Post): Float64Array {
+  let row = postRows.get(post);
+  if (row === undefined) {
+    row = new Float64Array(POST_SCOPED.length);
+    const input: FeatureInput = { post, community: null, viewer: null, contextTokens: null, contextCommunity: null };
+    for (let i = 0; i < POST_SCOPED.length; i++) row[i] = POST_SCOPED[i]!.compute(input);
+    postRows.set(post, row);
+  }
+  return row;
+}
+
+/** The community-scoped features of a post's community, kept per community like `postFeatureRow`. */
+export function communityFeatureRow(post: Post, community: Community): Float64Array {
+  let row = communityRows.get(community);
+  if (row === undefined) {
+    row = new Float64Array(COMMUNITY_SCOPED.length);
+    // Community-scoped features read only `community`; the post is there to make a complete input.
+    const input: FeatureInput = { post, community, viewer: null, contextTokens: null, contextCommunity: null };
+    for (let i = 0; i < COMMUNITY_SCOPED.length; i++) row[i] = COMMUNITY_SCOPED[i]!.compute(input);
+    communityRows.set(community, row);
+  }
+  return row;
+}

@@ -1,6 +1,6 @@
 import { CANDIDATE_SOURCES } from '../candidates';
 import type { Community, Post } from '../content';
-import { buildFeatureBatch } from '../features/batch';
+import { buildFeatureBatch, withFeatureBatch } from '../features/batch';
 import type { Loaders } from '../features/loaders';
 import type { FeatureInput } from '../features/registry';
 import { titleTokens } from '../features/title-tokens';
@@ -128,12 +128,9 @@ export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps, dead
     }
 
     const posts = await withSpan('features.hydrate', { 'candidates.count': candidateIds.length }, async () => {
-      const loaded = await deps.loaders.posts.loadMany(candidateIds);
+      const loaded = await deps.loaders.hydratePosts(candidateIds);
       const out: Post[] = [];
-      for (const p of loaded) {
-        if (p instanceof Error) throw p;
-        if (p) out.push(p);
-      }
+      for (const p of loaded) if (p) out.push(p);
       return out;
     });
 
@@ -174,10 +171,12 @@ export async function featureInputs(
  */
 export function scoreCandidates(ranker: Ranker, inputs: readonly FeatureInput[], signal?: AbortSignal): Promise<Float64Array> {
   return withSpan('rank.score', { 'ranker.id': ranker.id, 'ranker.version': ranker.version, 'batch.rows': inputs.length }, async () => {
-    const batch: FeatureBatch = buildFeatureBatch(ranker.features, inputs);
-    const raw = await ranker.score(batch, { signal });
-    if (raw.length !== batch.rows) throw new Error(`ranker "${ranker.id}" returned ${raw.length} scores for ${batch.rows} rows`);
-    return Float64Array.from(raw, (v) => (Number.isFinite(v) ? v : -Number.MAX_VALUE));
+    // The batch lives only while the ranker scores it: its buffer is reused by the next request.
+    return withFeatureBatch(ranker.features, inputs, async (batch: FeatureBatch) => {
+      const raw = await ranker.score(batch, { signal });
+      if (raw.length !== batch.rows) throw new Error(`ranker "${ranker.id}" returned ${raw.length} scores for ${batch.rows} rows`);
+      return Float64Array.from(raw, (v) => (Number.isFinite(v) ? v : -Number.MAX_VALUE));
+    });
   });
 }
 

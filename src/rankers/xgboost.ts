@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Explanation, FeatureBatch, RankerFactory } from './ranker';
 import { loadXgboostModel, type XgbModel } from './xgboost/model';
-import { predictMargins } from './xgboost/predict';
+import { DEFAULT_SCORING_WORKERS, scoringPool } from './xgboost/pool';
+import { packedModel, predictMargins } from './xgboost/predict';
 import { treeShap } from './xgboost/treeshap';
 
 const Params = z.object({
@@ -12,7 +13,15 @@ const Params = z.object({
    * feature_names (its columns are then by position); when the model has feature_names, optional and must equal them.
    */
   features: z.array(z.string().min(1)).optional(),
+  /**
+   * Worker threads that score batches of at least MIN_WORKER_ROWS rows off the event loop (shared by every xgboost
+   * variant of the process). 0 scores on the event loop. Default: 1 when the machine has two or more cores, else 0.
+   */
+  workers: z.number().int().min(0).max(16).optional(),
 });
+
+/** Smaller batches are scored in the calling thread: the hand-off to a worker would cost more than it saves. */
+export const MIN_WORKER_ROWS = 256;
 
 /** The features a model reads, in its column order: its own feature_names, else the configured list. */
 export function rankerFeatures(model: XgbModel, configured: readonly string[] | undefined, id: string): string[] {
@@ -46,8 +55,10 @@ export function rankerFeatures(model: XgbModel, configured: readonly string[] | 
  *
  * Scores are float32 values, bit for bit what xgboost's predictor returns for the same rows (missing = NaN).
  *
- * Cost: scoring runs synchronously on the JavaScript thread (about 6 ms for 1,000 rows x 300 trees of depth 6, faster
- * than xgboost's own single-threaded predictor; see bench/scorer.ts), so `signal` is not consulted. `explain` is
+ * Cost: about 6 ms for 1,000 rows x 300 trees of depth 6, faster than xgboost's own single-threaded predictor (see
+ * bench/scorer.ts). Batches of MIN_WORKER_ROWS rows or more are scored in a worker thread (`params.workers`,
+ * xgboost/pool.ts), so the event loop serves other requests meanwhile; smaller ones synchronously. Either way the
+ * same kernel computes the same margins. `signal` is not consulted. `explain` is
  * costlier (exact TreeSHAP is O(trees x leaves x depth^2) per row: ~1.5 ms a row for 40 trees of depth 9); it is
  * meant for debugging and MLE tools, not for every request.
  */
@@ -61,6 +72,8 @@ export const createXgboostRanker: RankerFactory = async (spec, ctx) => {
     throw new Error(`ranker "${spec.id}": ${(err as Error).message}`);
   }
   const features = rankerFeatures(model, parsed.data.features, spec.id);
+  const pool = scoringPool(parsed.data.workers ?? DEFAULT_SCORING_WORKERS);
+  const packed = packedModel(model);
   const width = features.length;
   const check = (batch: FeatureBatch): void => {
     if (batch.features.length !== width || batch.values.length !== batch.rows * width || batch.features.some((f, i) => f !== features[i])) {
@@ -74,11 +87,18 @@ export const createXgboostRanker: RankerFactory = async (spec, ctx) => {
     features,
     score(batch) {
       check(batch);
+      if (pool?.available && batch.rows >= MIN_WORKER_ROWS) {
+        // Should the worker fail, the same kernel scores here instead.
+        return pool.score(packed, batch.values, batch.rows).catch(() => predictMargins(model, batch.values, batch.rows));
+      }
       return predictMargins(model, batch.values, batch.rows);
     },
     explain(batch): Explanation {
       check(batch);
       return { features, rows: batch.rows, contributions: treeShap(model, batch.values, batch.rows) };
+    },
+    close() {
+      pool?.release(packed);
     },
   };
 };

@@ -1,7 +1,7 @@
 import type { Post } from '../../src/content';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { buildFeatureBatch } from '../../src/features/batch';
-import { FEATURES, featureDefinition, type FeatureInput } from '../../src/features/registry';
+import { FEATURES, featureDefinition, postFeatureRow, type FeatureInput } from '../../src/features/registry';
 import { titleTokens } from '../../src/features/title-tokens';
 import { deriveViewerProfile } from '../../src/features/viewers';
 
@@ -89,5 +89,44 @@ describe('feature registry', () => {
     expect(value('title_upper_ratio', { post: post({ title: 'ABcd!' }) })).toBe(0.5);
     expect(value('hour_of_day', { post: post({ createdUtc: Date.UTC(2013, 0, 2, 17, 5) / 1000 }) })).toBe(17);
     expect(value('day_of_week', { post: post({ createdUtc: Date.UTC(2013, 0, 2, 17, 5) / 1000 }) })).toBe(3);
+  });
+
+  test('every feature has a scope, and a batch equals each feature computed on its input, whatever the column order', () => {
+    for (const f of FEATURES) expect(['post', 'community', 'viewer', 'context']).toContain(f.scope);
+    const context = corpus.posts[11]!;
+    // Columns in a scrambled order, some rows without their community, viewer and context mixed across batches.
+    const names = FEATURES.map((f) => f.name).reverse();
+    names.push(names.shift()!);
+    for (const [signedIn, withContext] of [[true, true], [true, false], [false, true], [false, false]] as const) {
+      const inputs: FeatureInput[] = corpus.posts.slice(0, 500).map((p, i) => ({
+        post: p,
+        community: i % 7 === 0 ? null : (communities.get(p.community) ?? null),
+        viewer: signedIn ? viewer : null,
+        contextTokens: withContext ? new Set(titleTokens(context.title)) : null,
+        contextCommunity: withContext ? context.community : null,
+      }));
+      // Twice: the first batch computes the kept per-post rows, the second reads them.
+      for (let pass = 0; pass < 2; pass++) {
+        const batch = buildFeatureBatch(names, inputs);
+        expect(batch.rows).toBe(inputs.length);
+        const differing: string[] = [];
+        inputs.forEach((input, r) => {
+          names.forEach((name, c) => {
+            const want = featureDefinition(name)!.compute(input);
+            if (!Object.is(batch.values[r * names.length + c], want)) differing.push(`${input.post.id} ${name}: ${batch.values[r * names.length + c]} != ${want}`);
+          });
+        });
+        expect(differing).toEqual([]);
+      }
+    }
+    // A kept row belongs to its post object: another post with other values gets its own.
+    const a = post({ title: 'TIL something?' });
+    const b = { ...a, title: 'no' };
+    expect(postFeatureRow(a)).not.toBe(postFeatureRow(b));
+    expect(postFeatureRow(a)).toBe(postFeatureRow(a));
+  });
+
+  test('an unknown feature is an error', () => {
+    expect(() => buildFeatureBatch(['hot', 'no_such_feature'], [])).toThrow('unknown feature "no_such_feature"');
   });
 });

@@ -185,6 +185,25 @@ describe('deep binary:logistic classifier with missing values and values on thre
     for (let r = 0; r < rows; r++) if (margins[r] !== exp.margins[r % exp.rows]) throw new Error(`row ${r}: ${margins[r]} != ${exp.margins[r % exp.rows]}`);
   });
 
+  test('large batches are scored by the worker, small ones in the thread, with the same margins; workers: 0 keeps them in the thread', async () => {
+    const rows = 5001;
+    const values = new Float64Array(rows * data.width);
+    for (let r = 0; r < rows; r++) values.set(data.values.subarray((r % exp.rows) * data.width, ((r % exp.rows) + 1) * data.width), r * data.width);
+    const batch: FeatureBatch = { features: data.features, rows, values };
+    const inThread = await createXgboostRanker(spec({ model: exp.model, workers: 0 }), ctx);
+    const big = ranker.score(batch);
+    expect(big).toBeInstanceOf(Promise); // >= MIN_WORKER_ROWS: off the event loop
+    expect(inThread.score(batch)).not.toBeInstanceOf(Promise);
+    expect(ranker.score(rowsOf(data, 10))).not.toBeInstanceOf(Promise);
+    const margins = await big;
+    for (let r = 0; r < rows; r++) if (margins[r] !== exp.margins[r % exp.rows]) throw new Error(`row ${r}: ${margins[r]} != ${exp.margins[r % exp.rows]}`);
+    // Several at once share the worker and each gets its own rows' margins.
+    const sizes = [256, 300, 1000, 777];
+    const all = await Promise.all(sizes.map((n) => ranker.score({ features: data.features, rows: n, values: values.subarray(0, n * data.width) })));
+    all.forEach((m, i) => expect(Array.from(m)).toEqual(Array.from(margins.subarray(0, sizes[i]))));
+    expect(Array.from(batch.values)).toEqual(Array.from(values));
+  });
+
   test('an empty batch scores to an empty array', async () => {
     expect(await ranker.score({ features: ranker.features, rows: 0, values: new Float64Array(0) })).toHaveLength(0);
   });
@@ -303,6 +322,22 @@ describe('float32 semantics', () => {
   test('NaN follows default_left', () => {
     expect(score(parseXgboostModel(stump(0.5, 1), 's.json'), NaN)).toBe(-1);
     expect(score(parseXgboostModel(stump(0.5, 0), 's.json'), NaN)).toBe(1);
+  });
+
+  test('infinite values compare as numbers and NaN still follows default_left, at the extreme float32 thresholds too', () => {
+    // xgboost: go left when x < threshold; a missing value goes where default_left says.
+    const FLT_MAX = 3.4028234663852886e38;
+    for (const threshold of [0.5, -FLT_MAX, FLT_MAX, 0]) {
+      for (const dl of [0, 1] as const) {
+        const m = parseXgboostModel(stump(threshold, dl), 's.json');
+        const t = m.threshold[0]!;
+        for (const x of [Infinity, -Infinity, NaN, 0, -0, 1e39, -1e39, FLT_MAX, -FLT_MAX]) {
+          const fx = Math.fround(x);
+          const want = Number.isNaN(fx) ? (dl ? -1 : 1) : fx < t ? -1 : 1;
+          expect([threshold, dl, x, score(m, x)]).toEqual([threshold, dl, x, want]);
+        }
+      }
+    }
   });
 
   test('TreeSHAP of a stump: the known closed form', () => {

@@ -1,0 +1,49 @@
+import { Packr } from 'msgpackr';
+import { ScoreCache, type ScoredList } from '../../src/cache/scores';
+import { EmbeddedStore } from '../../src/store/embedded';
+
+const list = (over: Partial<ScoredList> = {}): ScoredList => ({
+  createdAt: 1_700_000_000_000,
+  servedBy: 'lambdamart',
+  servedByVersion: 'abc123',
+  fallbackFrom: null,
+  fallbackReason: null,
+  ids: ['a1', 'b2', 'c3', 'd4'],
+  // Values a float32 margin, a float64 score, an integer and the lowest double can take: all kept exactly.
+  scores: [Math.fround(0.1234567), 1 / 3, 42, -Number.MAX_VALUE],
+  teams: null,
+  communities: ['pics', 'pics', 'funny', 'AskReddit'],
+  domains: ['i.imgur.com', null, 'self.funny', null],
+  degraded: [{ source: 'popular', reason: 'missed its deadline of 800 ms' }],
+  funnel: { retrieved: { subscriptions: 3, popular: 2 }, unique: 4, filtered: { nsfw: 1 }, scored: 4 },
+  interleave: null,
+  ...over,
+});
+
+describe('scored list cache', () => {
+  test('a list reads back exactly as it was written', async () => {
+    const cache = new ScoreCache(new EmbeddedStore());
+    for (const l of [list(), list({ ids: [], scores: [], communities: [], domains: [] }), list({ interleave: { a: 'hot', b: 'top', orderB: [2, 0, 3, 1] } })]) {
+      await cache.put('k', l, 60);
+      expect(await cache.get('k')).toEqual(l);
+    }
+    expect(await cache.get('absent')).toBeNull();
+  });
+
+  test('a list whose strings cannot be joined is stored as it is, and reads back the same', async () => {
+    const cache = new ScoreCache(new EmbeddedStore());
+    const odd = list({ domains: ['line\nfeed', null, '\u0000', 'x'] });
+    await cache.put('k', odd, 60);
+    expect(await cache.get('k')).toEqual(odd);
+  });
+
+  test('entries of the earlier plain format still read; unknown formats read as misses', async () => {
+    const store = new EmbeddedStore();
+    const cache = new ScoreCache(store);
+    const packr = new Packr({ useRecords: false });
+    await store.putSnapshot('scores:old', packr.pack([1, list()]), 60);
+    expect(await cache.get('old')).toEqual(list());
+    await store.putSnapshot('scores:future', packr.pack([99, list()]), 60);
+    expect(await cache.get('future')).toBeNull();
+  });
+});
