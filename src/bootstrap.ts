@@ -8,6 +8,7 @@ import { MemoryFeatureLog, RedisFeatureLog } from './mle/feature-log';
 import { loadRankerFile, type RankerRegistry } from './rankers/registry';
 import { createGateway, type Gateway } from './server';
 import { EmbeddedStore } from './store/embedded';
+import { postFeatureRow } from './features/registry';
 import { RedisStore } from './store/redis';
 import { redactRedisUrl } from './store/connection';
 import type { SeedData, Store } from './store/store';
@@ -48,6 +49,10 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
     const store = new EmbeddedStore();
     const corpus = await readCorpus(config, logger);
     await seedStore(store, corpus);
+    // The embedded store keeps these very post objects for the process' life: compute their post-only features now
+    // (about 0.5 s and 25 MB for 98k posts) instead of on each post's first request, so a serving process does not
+    // grow as more of the corpus is ranked.
+    for (const post of corpus.posts) postFeatureRow(post);
     return { store, info: corpus.info };
   }
   const store = new RedisStore({

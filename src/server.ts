@@ -236,12 +236,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     for (const s of hit.sessions) if (s.exposure) metrics.experimentExposures.inc(s.exposure);
     const id = Buffer.from(requestId, 'latin1');
     res.writeHead(200, { ...hit.headers, 'x-request-id': requestId, 'content-length': hit.head.length + id.length + hit.tail.length });
-    // Corked: the headers and the three pieces leave in one writev, without copying the body into one buffer.
+    // Corked: the headers and the three pieces leave in one writev (end() uncorks), without copying the body.
     res.cork();
     res.write(hit.head);
     res.write(id);
     res.end(hit.tail);
-    process.nextTick(() => res.uncork());
   }
 
   /** Keeps the response yoga sends (its writes, then its end), when it is a replayable feed answer. */
