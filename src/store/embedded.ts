@@ -53,7 +53,11 @@ export class EmbeddedStore implements Store {
   }
 
   async putSnapshot(key: string, bytes: Uint8Array, ttlSeconds: number): Promise<void> {
-    this.snapshots.set(key, bytes, { ttl: ttlSeconds * 1000 });
+    // msgpackr hands out views into a large buffer it keeps filling; kept as is, each view would hold that whole
+    // buffer alive while the LRU counted only the view's bytes (the bench's memory scenario grew without bound).
+    // An exact copy makes the LRU's byte budget the memory it really holds.
+    const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    this.snapshots.set(key, owned, { ttl: ttlSeconds * 1000 });
   }
 
   async datasetInfo(): Promise<DatasetInfo | null> {
