@@ -3,8 +3,8 @@ import { LRUCache } from 'lru-cache';
 import type { PageSession } from '../feed/service';
 
 /**
- * Replayed responses: the bytes of a feed response, kept so that the same request again (same token, same body,
- * same Accept and Origin) is answered without GraphQL. A viewer's session of a feed answers the same page to the
+ * Replayed responses: the bytes of a feed response, kept so that the same request again (same URL, token, body,
+ * Accept and Origin) is answered without GraphQL. A viewer's session of a feed answers the same page to the
  * same request until it is refreshed or expires (src/feed/service.ts), so the second and later identical requests
  * would compute exactly these bytes; only `extensions.requestId` (and `x-request-id`) differ, and are spliced in.
  *
@@ -63,10 +63,10 @@ export class ResponseCache {
     return this.entries !== null;
   }
 
-  /** The cache key of a POST: the headers that shape the answer, and the body's exact bytes. */
+  /** The cache key of a POST: its URL, the headers that shape the answer, and the body's exact bytes. */
   keyOf(req: IncomingMessage, body: Buffer): string | null {
     if (!this.entries || body.length === 0) return null;
-    let key = '';
+    let key = `${req.url ?? ''}\n`;
     for (const h of KEYED_HEADERS) {
       const v = req.headers[h];
       key += `${typeof v === 'string' ? v : ''}\n`;
