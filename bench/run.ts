@@ -26,6 +26,7 @@ import { memoryScenario, residentBytes, type MemoryReport } from './memory';
 import { CORPUS_STEPS, scalingScenario, scalingTable, type ScalingReport } from './scaling';
 import { readFileSync } from 'node:fs';
 import { FEED_PIPELINES } from '../src/pipeline/feeds';
+import { loadXgboostModelSync } from '../src/rankers/xgboost/model';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -448,13 +449,9 @@ function homeModel(): { ranker: string; kind: string; trees: number | null; maxD
   const config = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'rankers.json'), 'utf8')) as { rankers: { id: string; kind: string; params?: { model?: string } }[] };
   const variant = config.rankers.find((r) => r.id === ranker);
   if (!variant || variant.kind !== 'xgboost' || !variant.params?.model) return { ranker, kind: variant?.kind ?? 'unknown', trees: null, maxDepth: null, features: null };
-  const model = JSON.parse(readFileSync(path.join(repoRoot, 'models', variant.params.model), 'utf8')) as {
-    learner: { learner_model_param: { num_feature: string }; gradient_booster: { model: { trees: { left_children: number[]; right_children: number[] }[] } } };
-  };
-  const trees = model.learner.gradient_booster.model.trees;
-  const depthOf = (t: { left_children: number[]; right_children: number[] }, n = 0): number =>
-    t.left_children[n] === -1 ? 0 : 1 + Math.max(depthOf(t, t.left_children[n]!), depthOf(t, t.right_children[n]!));
-  return { ranker, kind: 'xgboost', trees: trees.length, maxDepth: Math.max(...trees.map((t) => depthOf(t))), features: Number(model.learner.learner_model_param.num_feature) };
+  // The gateway's own reader: the same trees, depths and feature count it scores with.
+  const model = loadXgboostModelSync(path.join(repoRoot, 'models', variant.params.model));
+  return { ranker, kind: 'xgboost', trees: model.numTrees, maxDepth: Math.max(...model.treeDepth), features: model.numFeature };
 }
 
 interface Verdict {
