@@ -23,7 +23,7 @@ import type { Logger } from './telemetry/logger';
 import { checkReadiness, sendReadiness } from './telemetry/health';
 import { createRequestObserver } from './telemetry/http';
 import { createMetrics, type Metrics } from './telemetry/metrics';
-import { ResponseCache, type ReplayEntry } from './cache/responses';
+import { Replayer, ResponseCache } from './cache/responses';
 import { csrfRejection, readBodyWithin, sendRequestError } from './security/http';
 import { aliasRule, depthRule, useRequestLimits } from './security/limits';
 import { loadTrustedDocuments, useTrustedDocuments } from './security/trusted-documents';
@@ -98,16 +98,6 @@ query Feeds {
 }
 `;
 
-/** Root fields whose answers can be replayed: feeds, which answer the same page until their session changes. */
-const REPLAYABLE_ROOT_FIELDS = new Set(['personalizedFeed', 'contextualFeed', '__typename']);
-
-/** What the yoga side of a request tells the replay capture: its context, and its token's expiry once read. */
-interface ReplayCapture {
-  context: GatewayContext | null;
-  tokenExpiresAt: number | null | undefined;
-}
-const replayCaptures = new WeakMap<IncomingMessage, ReplayCapture>();
-
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, rankers, tokens, logger } = deps;
   const metrics = createMetrics();
@@ -143,6 +133,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   if (trusted) {
     logger.info({ documents: trusted.size, arbitraryOperations: security.allowArbitraryOperations }, 'trusted documents loaded');
   }
+
+  // Replayed responses (src/cache/responses.ts): an identical feed request answered from the bytes of the last one.
+  const replays = new Replayer({
+    cache: new ResponseCache({
+      maxBytes: config.responseCache.maxBytes,
+      ttlMs: config.responseCache.ttlMs,
+      isCurrent: (key, generation) => feeds.isCurrentSession(key, generation),
+    }),
+    store,
+    metrics,
+    observer,
+    logger,
+  });
+  rankers.onReload(() => replays.clear());
 
   const yoga = createYoga<NodeServerContext, GatewayContext>({
     schema,
@@ -196,7 +200,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     context: ({ request, req }): GatewayContext => {
       let viewer: Promise<Viewer | null> | null = null;
-      const capture = req ? replayCaptures.get(req) : undefined;
+      const capture = req ? replays.captureOf(req) : undefined;
       const ctx: GatewayContext = {
         feeds,
         rankers,
@@ -215,81 +219,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return ctx;
     },
   });
-
-  // Replayed responses (src/cache/responses.ts): an identical feed request answered from the bytes of the last one.
-  const responses = new ResponseCache({
-    maxBytes: config.responseCache.maxBytes,
-    ttlMs: config.responseCache.ttlMs,
-    isCurrent: (key, generation) => feeds.isCurrentSession(key, generation),
-  });
-  rankers.onReload(() => responses.clear());
-
-  function handleGraphQL(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
-    // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
-    if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
-    void yoga.handle(req, res);
-  }
-
-  function replay(req: IncomingMessage, res: ServerResponse, hit: ReplayEntry): void {
-    const requestId = randomUUID();
-    observer.replayed(req, requestId, hit.operation);
-    for (const s of hit.sessions) if (s.exposure) metrics.experimentExposures.inc(s.exposure);
-    const id = Buffer.from(requestId, 'latin1');
-    res.writeHead(200, { ...hit.headers, 'x-request-id': requestId, 'content-length': hit.head.length + id.length + hit.tail.length });
-    // Corked: the headers and the three pieces leave in one writev (end() uncorks), without copying the body.
-    res.cork();
-    res.write(hit.head);
-    res.write(id);
-    res.end(hit.tail);
-  }
-
-  /** Keeps the response yoga sends (its writes, then its end), when it is a replayable feed answer. */
-  function captureForReplay(req: IncomingMessage, res: ServerResponse, cacheKey: string): void {
-    const capture: ReplayCapture = { context: null, tokenExpiresAt: undefined };
-    replayCaptures.set(req, capture);
-    const chunks: Buffer[] = [];
-    let keepable = true;
-    const collect = (chunk: unknown) => {
-      if (chunk === null || chunk === undefined || typeof chunk === 'function') return;
-      if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
-      else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk)); // a copy: the stream may reuse the memory
-      else keepable = false;
-    };
-    const write = res.write;
-    const end = res.end;
-    res.write = function writeAndKeep(this: ServerResponse, ...args: unknown[]) {
-      if (keepable) collect(args[0]);
-      return (write as (...a: unknown[]) => boolean).apply(this, args);
-    } as ServerResponse['write'];
-    res.end = function endAndKeep(this: ServerResponse, ...args: unknown[]) {
-      res.write = write;
-      res.end = end;
-      if (keepable) collect(args[0]);
-      try {
-        if (keepable) keepForReplay(req, res, cacheKey, capture, Buffer.concat(chunks));
-      } catch (err) {
-        logger.warn({ err: (err as Error)?.message }, 'could not keep a response for replay');
-      }
-      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as ServerResponse['end'];
-  }
-
-  function keepForReplay(req: IncomingMessage, res: ServerResponse, cacheKey: string, capture: ReplayCapture, body: Buffer): void {
-    const ctx = capture.context;
-    if (res.statusCode !== 200 || !ctx || ctx.replay.blocked || ctx.replay.sessions.length === 0 || ctx.ranking.degraded.length > 0) return;
-    // A token was sent but never read: its expiry is unknown, so the answer is not kept.
-    if (req.headers.authorization !== undefined && capture.tokenExpiresAt === undefined) return;
-    const op = observer.operationOf(req);
-    if (!op || op.type !== 'query' || op.errors > 0 || !op.rootFields.split(',').every((f) => REPLAYABLE_ROOT_FIELDS.has(f))) return;
-    responses.set(cacheKey, {
-      body,
-      requestId: ctx.requestId,
-      headers: res.getHeaders() as Record<string, unknown>,
-      sessions: ctx.replay.sessions,
-      tokenExpiresAt: capture.tokenExpiresAt ?? null,
-      operation: { name: op.name, type: op.type, rootFields: op.rootFields },
-    });
-  }
 
   const pipelines = deps.pipelines ?? FEED_PIPELINES;
   const server = createServer(observer.wrap((req: IncomingMessage, res: ServerResponse) => {
@@ -325,34 +254,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     void readBodyWithin(req, res, security.maxBodyBytes).then((body) => {
       if (!body) return; // refused (413) or the client went away
-      const cacheKey = responses.keyOf(req, body);
-      if (cacheKey === null) {
-        handleGraphQL(req, res, body);
-        return;
-      }
-      // A replay needs the store as healthy as when the response was made (a degraded store changes the answer).
-      const hit = store.kind === 'embedded' || !store.health().degraded ? responses.get(cacheKey) : undefined;
-      if (!hit) {
-        metrics.cacheLookups.inc({ cache: 'responses', result: 'miss' });
-        captureForReplay(req, res, cacheKey);
-        handleGraphQL(req, res, body);
-        return;
-      }
-      // ...and the same content: a reseed with other data changes every feed (read from memory, no round trip).
-      void store.datasetInfo().then(
-        (info) => {
-          if (hit.sessions.every((s) => s.fingerprint === (info?.fingerprint ?? ''))) {
-            metrics.cacheLookups.inc({ cache: 'responses', result: 'hit' });
-            replay(req, res, hit);
-            return;
-          }
-          responses.delete(cacheKey);
-          metrics.cacheLookups.inc({ cache: 'responses', result: 'miss' });
-          captureForReplay(req, res, cacheKey);
-          handleGraphQL(req, res, body);
-        },
-        () => handleGraphQL(req, res, body),
-      );
+      // An identical feed request is answered from the last response's bytes; anything else goes to yoga.
+      replays.serve(req, res, body, () => {
+        // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
+        if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+        void yoga.handle(req, res);
+      });
     });
   }));
   server.keepAliveTimeout = 5000;

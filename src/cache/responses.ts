@@ -1,6 +1,12 @@
-import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import type { GatewayContext } from '../context';
 import type { PageSession } from '../feed/service';
+import type { Store } from '../store/store';
+import type { RequestObserver } from '../telemetry/http';
+import type { Logger } from '../telemetry/logger';
+import type { Metrics } from '../telemetry/metrics';
 
 /**
  * Replayed responses: the bytes of a feed response, kept so that the same request again (same URL, token, body,
@@ -125,5 +131,140 @@ export class ResponseCache {
 
   get size(): number {
     return this.entries?.size ?? 0;
+  }
+}
+
+/** Root fields whose answers can be replayed: feeds, which answer the same page until their session changes. */
+const REPLAYABLE_ROOT_FIELDS = new Set(['personalizedFeed', 'contextualFeed', '__typename']);
+
+/**
+ * What the GraphQL side of a request tells the replay capture: its context (set by the server's context factory),
+ * and its token's expiry once the token has been read.
+ */
+export interface ReplayCapture {
+  context: GatewayContext | null;
+  tokenExpiresAt: number | null | undefined;
+}
+
+export interface ReplayerDeps {
+  readonly cache: ResponseCache;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly observer: RequestObserver;
+  readonly logger: Logger;
+}
+
+/**
+ * The HTTP side of replays: answers a request from a kept response when it may (`serve`), else lets GraphQL run and
+ * keeps what it sends when that is a replayable feed answer.
+ */
+export class Replayer {
+  private readonly captures = new WeakMap<IncomingMessage, ReplayCapture>();
+
+  constructor(private readonly deps: ReplayerDeps) {}
+
+  /** The capture of a request GraphQL is running, for the context factory to fill in. */
+  captureOf(req: IncomingMessage): ReplayCapture | undefined {
+    return this.captures.get(req);
+  }
+
+  /** Forgets every kept response (a ranker reload changes what a feed would answer). */
+  clear(): void {
+    this.deps.cache.clear();
+  }
+
+  /** Replays the answer to `req` (whose body is `body`) when one may be replayed; otherwise calls `runGraphQL`. */
+  serve(req: IncomingMessage, res: ServerResponse, body: Buffer, runGraphQL: () => void): void {
+    const { cache, store, metrics } = this.deps;
+    const key = cache.keyOf(req, body);
+    if (key === null) {
+      runGraphQL();
+      return;
+    }
+    const miss = () => {
+      metrics.cacheLookups.inc({ cache: 'responses', result: 'miss' });
+      this.capture(req, res, key);
+      runGraphQL();
+    };
+    // A replay needs the store as healthy as when the response was made (a degraded store changes the answer).
+    const hit = store.kind === 'embedded' || !store.health().degraded ? cache.get(key) : undefined;
+    if (!hit) {
+      miss();
+      return;
+    }
+    // ...and the same content: a reseed with other data changes every feed (read from memory, no round trip).
+    void store.datasetInfo().then(
+      (info) => {
+        if (hit.sessions.every((s) => s.fingerprint === (info?.fingerprint ?? ''))) {
+          metrics.cacheLookups.inc({ cache: 'responses', result: 'hit' });
+          this.replay(req, res, hit);
+          return;
+        }
+        cache.delete(key);
+        miss();
+      },
+      () => runGraphQL(),
+    );
+  }
+
+  private replay(req: IncomingMessage, res: ServerResponse, hit: ReplayEntry): void {
+    const requestId = randomUUID();
+    this.deps.observer.replayed(req, requestId, hit.operation);
+    for (const s of hit.sessions) if (s.exposure) this.deps.metrics.experimentExposures.inc(s.exposure);
+    const id = Buffer.from(requestId, 'latin1');
+    res.writeHead(200, { ...hit.headers, 'x-request-id': requestId, 'content-length': hit.head.length + id.length + hit.tail.length });
+    // Corked: the headers and the three pieces leave in one writev (end() uncorks), without copying the body.
+    res.cork();
+    res.write(hit.head);
+    res.write(id);
+    res.end(hit.tail);
+  }
+
+  /** Keeps the response GraphQL sends (its writes, then its end), when it is a replayable feed answer. */
+  private capture(req: IncomingMessage, res: ServerResponse, key: string): void {
+    const capture: ReplayCapture = { context: null, tokenExpiresAt: undefined };
+    this.captures.set(req, capture);
+    const chunks: Buffer[] = [];
+    let keepable = true;
+    const collect = (chunk: unknown) => {
+      if (chunk === null || chunk === undefined || typeof chunk === 'function') return;
+      if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+      else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk)); // a copy: the stream may reuse the memory
+      else keepable = false;
+    };
+    const write = res.write;
+    const end = res.end;
+    res.write = function writeAndKeep(this: ServerResponse, ...args: unknown[]) {
+      if (keepable) collect(args[0]);
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as ServerResponse['write'];
+    res.end = ((...args: unknown[]) => {
+      res.write = write;
+      res.end = end;
+      if (keepable) collect(args[0]);
+      try {
+        if (keepable) this.keep(req, res, key, capture, Buffer.concat(chunks));
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error)?.message }, 'could not keep a response for replay');
+      }
+      return (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+    }) as ServerResponse['end'];
+  }
+
+  private keep(req: IncomingMessage, res: ServerResponse, key: string, capture: ReplayCapture, body: Buffer): void {
+    const ctx = capture.context;
+    if (res.statusCode !== 200 || !ctx || ctx.replay.blocked || ctx.replay.sessions.length === 0 || ctx.ranking.degraded.length > 0) return;
+    // A token was sent but never read: its expiry is unknown, so the answer is not kept.
+    if (req.headers.authorization !== undefined && capture.tokenExpiresAt === undefined) return;
+    const op = this.deps.observer.operationOf(req);
+    if (!op || op.type !== 'query' || op.errors > 0 || !op.rootFields.split(',').every((f) => REPLAYABLE_ROOT_FIELDS.has(f))) return;
+    this.deps.cache.set(key, {
+      body,
+      requestId: ctx.requestId,
+      headers: res.getHeaders() as Record<string, unknown>,
+      sessions: ctx.replay.sessions,
+      tokenExpiresAt: capture.tokenExpiresAt ?? null,
+      operation: { name: op.name, type: op.type, rootFields: op.rootFields },
+    });
   }
 }
