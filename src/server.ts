@@ -249,7 +249,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return;
     }
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
-      void yoga.handle(req, res);
+      observer.within(req, () => void yoga.handle(req, res));
       return;
     }
     void readBodyWithin(req, res, security.maxBodyBytes).then((body) => {
@@ -258,7 +258,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       replays.serve(req, res, body, () => {
         // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
         if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
-        void yoga.handle(req, res);
+        observer.within(req, () => void yoga.handle(req, res));
       });
     });
   }));

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from '../context';
@@ -208,8 +207,7 @@ export class Replayer {
   }
 
   private replay(req: IncomingMessage, res: ServerResponse, hit: ReplayEntry): void {
-    const requestId = randomUUID();
-    this.deps.observer.replayed(req, requestId, hit.operation);
+    const requestId = this.deps.observer.replayed(req, hit.operation);
     for (const s of hit.sessions) if (s.exposure) this.deps.metrics.experimentExposures.inc(s.exposure);
     const id = Buffer.from(requestId, 'latin1');
     res.writeHead(200, { ...hit.headers, 'x-request-id': requestId, 'content-length': hit.head.length + id.length + hit.tail.length });
