@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import type { Store } from '../store/store';
 import { withSpan } from '../telemetry/tracing';
+import { floatBytes, floatsOf, joinColumn, splitColumn } from './columns';
 
 /** A source that failed or missed its deadline while the list was built: the answer says so. */
 export interface Degradation {
@@ -48,8 +49,6 @@ const packr = new Packr({ useRecords: false });
 /** Bump when the encoding changes: entries of another format read as misses. */
 const FORMAT = 2;
 
-/** Joins the per-item strings: post ids, community names and domains never hold a line feed (checked when encoding). */
-const SEP = '\n';
 /** Stands for a null domain in the joined domains (a domain is a host name: never this character). */
 const NO_DOMAIN = '\u0000';
 
@@ -68,30 +67,25 @@ type Encoded = [
   count: number,
 ];
 
-const joinable = (values: readonly string[]): boolean => values.every((v) => !v.includes(SEP));
-
 function encode(list: ScoredList): Encoded | null {
   const { ids, scores, communities, domains, ...rest } = list;
-  const domainStrings = domains.map((d) => d ?? NO_DOMAIN);
-  if (!joinable(ids) || !joinable(communities) || !joinable(domainStrings) || domains.some((d) => d === NO_DOMAIN)) return null;
-  const f64 = Float64Array.from(scores);
-  return [FORMAT, rest, ids.join(SEP), new Uint8Array(f64.buffer), communities.join(SEP), domainStrings.join(SEP), ids.length];
-}
-
-function split(joined: string, count: number): string[] {
-  return count === 0 ? [] : joined.split(SEP);
+  if (domains.some((d) => d === NO_DOMAIN)) return null;
+  const idColumn = joinColumn(ids);
+  const communityColumn = joinColumn(communities);
+  const domainColumn = joinColumn(domains.map((d) => d ?? NO_DOMAIN));
+  if (idColumn === null || communityColumn === null || domainColumn === null) return null;
+  return [FORMAT, rest, idColumn, floatBytes(scores), communityColumn, domainColumn, ids.length];
 }
 
 function decode(e: Encoded): ScoredList | null {
   const [, rest, ids, scoreBytes, communities, domains, count] = e;
-  // Copied: the decoded bytes may sit at an offset a Float64Array cannot start at.
-  const scores = Array.from(new Float64Array(Uint8Array.from(scoreBytes).buffer));
+  const scores = floatsOf(scoreBytes);
   const list: ScoredList = {
     ...rest,
-    ids: split(ids, count),
+    ids: splitColumn(ids, count),
     scores,
-    communities: split(communities, count),
-    domains: split(domains, count).map((d) => (d === NO_DOMAIN ? null : d)),
+    communities: splitColumn(communities, count),
+    domains: splitColumn(domains, count).map((d) => (d === NO_DOMAIN ? null : d)),
   };
   const ok = list.ids.length === count && scores.length === count && list.communities.length === count && list.domains.length === count;
   return ok ? list : null;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { Store } from '../store/store';
 import { withSpan } from '../telemetry/tracing';
+import { floatBytes, floatsOf, joinColumn, splitColumn } from './columns';
 
 /**
  * A ranked list frozen for paging. Every page of one feed request is cut from the same snapshot, so a client paging
@@ -30,9 +31,10 @@ export interface Snapshot {
 
 const packr = new Packr({ useRecords: false });
 /** Bump when the tuple below changes: entries of another format read as misses rather than being misread. */
-const FORMAT = 3;
+const FORMAT = 4;
 
-type Encoded = [number, string, number, string, string, string | null, string | null, string[], number[], string[] | null, Snapshot['degraded'], unknown];
+/** The ids as one joined column (src/cache/columns.ts), or as an array when they cannot be joined; scores as float64 bytes. */
+type Encoded = [number, string, number, string, string, string | null, string | null, string | string[], Uint8Array, string[] | null, Snapshot['degraded'], unknown, number];
 
 /** Keeps snapshots in the store (Redis or embedded) as compact msgpack tuples, with a TTL. */
 export class SnapshotCache {
@@ -52,7 +54,10 @@ export class SnapshotCache {
       if (!bytes) return null;
       const decoded = packr.unpack(bytes) as Encoded;
       if (!Array.isArray(decoded) || decoded[0] !== FORMAT) return null;
-      const [, generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams, degraded, funnel] = decoded;
+      const [, generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, idColumn, scoreBytes, teams, degraded, funnel, count] = decoded;
+      const ids = typeof idColumn === 'string' ? splitColumn(idColumn, count) : idColumn;
+      const scores = floatsOf(scoreBytes);
+      if (ids.length !== count || scores.length !== count) return null;
       return { generation, createdAt, servedBy, servedByVersion, fallbackFrom, fallbackReason, ids, scores, teams, degraded, funnel };
     });
   }
@@ -60,7 +65,8 @@ export class SnapshotCache {
   /** Stores a snapshot; `ttlSeconds` overrides the default (a fallback-served list is kept only briefly). */
   put(key: string, s: Snapshot, ttlSeconds = this.ttlSeconds): Promise<void> {
     return withSpan('cache.put', { 'cache.backend': this.store.kind, 'snapshot.items': s.ids.length }, async () => {
-      const encoded: Encoded = [FORMAT, s.generation, s.createdAt, s.servedBy, s.servedByVersion, s.fallbackFrom, s.fallbackReason, [...s.ids], [...s.scores], s.teams ? [...s.teams] : null, [...s.degraded], s.funnel];
+      const ids = joinColumn(s.ids) ?? [...s.ids];
+      const encoded: Encoded = [FORMAT, s.generation, s.createdAt, s.servedBy, s.servedByVersion, s.fallbackFrom, s.fallbackReason, ids, floatBytes(s.scores), s.teams ? [...s.teams] : null, [...s.degraded], s.funnel, s.ids.length];
       await this.store.putSnapshot(key, packr.pack(encoded), ttlSeconds);
     });
   }

@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { ScoreCache, type ScoredList } from '../../src/cache/scores';
+import { SnapshotCache, type Snapshot } from '../../src/cache/snapshots';
 import { EmbeddedStore } from '../../src/store/embedded';
 
 const list = (over: Partial<ScoredList> = {}): ScoredList => ({
@@ -45,5 +46,46 @@ describe('scored list cache', () => {
     expect(await cache.get('old')).toEqual(list());
     await store.putSnapshot('scores:future', packr.pack([99, list()]), 60);
     expect(await cache.get('future')).toBeNull();
+  });
+});
+
+describe('page snapshot cache', () => {
+  const snapshot = (over: Partial<Snapshot> = {}): Snapshot => ({
+    generation: 'g1',
+    createdAt: 1_700_000_000_000,
+    servedBy: 'lambdamart',
+    servedByVersion: 'abc123',
+    fallbackFrom: null,
+    fallbackReason: null,
+    ids: ['a1', 'b2', 'c3'],
+    scores: [Math.fround(0.1234567), 1 / 3, -Number.MAX_VALUE],
+    teams: null,
+    degraded: [],
+    funnel: { scored: 3 },
+    ...over,
+  });
+
+  test('a snapshot reads back exactly, with joinable ids, ids that cannot be joined, none, and teams', async () => {
+    const cache = new SnapshotCache(new EmbeddedStore(), 60);
+    const cases = [
+      snapshot(),
+      snapshot({ ids: ['a\nb', 'c', 'd'] }),
+      snapshot({ ids: [], scores: [] }),
+      snapshot({ teams: ['hot', 'top', 'hot'], fallbackFrom: 'x', fallbackReason: 'timed out' }),
+    ];
+    for (const s of cases) {
+      await cache.put('k', s);
+      expect(await cache.get('k')).toEqual(s);
+    }
+    expect(await cache.get('absent')).toBeNull();
+  });
+
+  test('an entry of an earlier format reads as a miss, not as a misread page', async () => {
+    const store = new EmbeddedStore();
+    const cache = new SnapshotCache(store, 60);
+    const s = snapshot();
+    const format3 = [3, s.generation, s.createdAt, s.servedBy, s.servedByVersion, s.fallbackFrom, s.fallbackReason, [...s.ids], [...s.scores], null, [], s.funnel];
+    await store.putSnapshot('old', new Packr({ useRecords: false }).pack(format3), 60);
+    expect(await cache.get('old')).toBeNull();
   });
 });
