@@ -18,7 +18,7 @@
  * Environment: DATASET_DIR (else ../shared/data/reddit-top-2.5-million beside the repository, else the synthetic
  * corpus), BENCH_COLD_REQUESTS (200), BENCH_COLD_CONCURRENCY (4), BENCH_COLD_WARMUP (20), BENCH_SECONDS (10),
  * BENCH_CONNECTIONS (4), BENCH_BACKENDS (embedded,redis), BENCH_MEMORY_REQUESTS (100000; 0 skips),
- * BENCH_SCALING_REQUESTS (20), BENCH_CORPUS_SIZES (100000,1000000,5000000), BENCH_TIMEOUT_SECONDS (1800).
+ * BENCH_SCALING_REQUESTS (100: the corpus verdict compares medians taken in different processes minutes apart), BENCH_CORPUS_SIZES (100000,1000000,5000000), BENCH_TIMEOUT_SECONDS (1800).
  */
 import { roundTripsConstant, roundTripsScenario, roundTripsTable, type RoundTripReport } from './round-trips';
 import { benchScorer } from './scorer';
@@ -63,7 +63,7 @@ const SETTINGS = {
   connections: intEnv('BENCH_CONNECTIONS', 4, 1, 1024),
   timeoutSeconds: intEnv('BENCH_TIMEOUT_SECONDS', 1800, 10, 7200),
   memoryRequests: intEnv('BENCH_MEMORY_REQUESTS', 100_000, 0, 10_000_000),
-  scalingRequests: intEnv('BENCH_SCALING_REQUESTS', 20, 1, 10_000),
+  scalingRequests: intEnv('BENCH_SCALING_REQUESTS', 100, 1, 10_000),
   pageSize: 25,
 };
 

@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { seedDataOf, seedStore } from '../src/bootstrap';
+import { seedDataOf, seedEmbeddedStore } from '../src/bootstrap';
 import type { Corpus } from '../src/content';
 import { generateSyntheticCorpus } from '../src/dataset/synthetic';
 import { EmbeddedStore } from '../src/store/embedded';
@@ -24,6 +24,13 @@ import { homePipelineFor } from './round-trips';
 
 export const CANDIDATE_STEPS = [100, 1000, 5000, 10_000] as const;
 export const CORPUS_STEPS = [100_000, 1_000_000, 5_000_000] as const;
+/**
+ * Communities of every corpus step: as many as the real data set has (100), whatever the corpus size, so the steps
+ * differ in posts per community only. The candidate sweep keeps the 40 it was written with: it compares candidate
+ * counts within one corpus.
+ */
+const CORPUS_COMMUNITIES = 100;
+const CANDIDATE_COMMUNITIES = 40;
 const GIB24 = 24 * 2 ** 30;
 
 export interface LatencyRow {
@@ -39,7 +46,10 @@ export interface LatencyRow {
 export interface WorkerReport {
   readonly posts: number;
   readonly loadSeconds: number;
-  /** Heap and resident bytes per post of the loaded embedded store (after GC, the generator's arrays released). */
+  /**
+   * Heap and resident bytes per post of the loaded embedded store (after GC, the generator's arrays released). The
+   * heap figure counts array buffers too: the store keeps its posts' numbers and feature rows in typed arrays.
+   */
   readonly heapBytesPerPost: number;
   readonly rssBytesPerPost: number;
   readonly rows: LatencyRow[];
@@ -60,7 +70,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** In the child: load `posts`, then time cold requests at each candidate target. */
+/** In the child: load `posts` as a serving process does, then time cold requests at each candidate target. */
 async function worker(posts: number, targets: readonly number[], requests: number, communities: number | undefined): Promise<WorkerReport> {
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   gc();
@@ -68,7 +78,7 @@ async function worker(posts: number, targets: readonly number[], requests: numbe
   const t0 = Date.now();
   let corpus: Corpus | null = generateSyntheticCorpus({ posts, seed: 11, communities });
   const store = new EmbeddedStore();
-  await seedStore(store, corpus);
+  await seedEmbeddedStore(store, corpus);
   const info = corpus.info;
   const communityList = corpus.communities;
   corpus = null; // the store keeps what it needs; the generator's array goes
@@ -105,17 +115,17 @@ async function worker(posts: number, targets: readonly number[], requests: numbe
   return {
     posts,
     loadSeconds,
-    heapBytesPerPost: (after.heapUsed - before.heapUsed) / posts,
+    heapBytesPerPost: (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / posts,
     rssBytesPerPost: (after.rss - before.rss) / posts,
     rows,
   };
 }
 
 /** Runs one worker in its own process and reads its JSON report (the last line of its stdout). */
-function runWorker(posts: number, targets: readonly number[], requests: number, communities?: number): Promise<WorkerReport> {
+function runWorker(posts: number, targets: readonly number[], requests: number, communities: number): Promise<WorkerReport> {
   // About 1.5 KB a post, plus room to work: the heap limit grows with the corpus.
   const heapMb = Math.max(2048, Math.ceil((posts * 2600) / 2 ** 20) + 1024);
-  const args = [`--max-old-space-size=${heapMb}`, '--expose-gc', __filename, '--worker', String(posts), targets.join(','), String(requests), String(communities ?? '')];
+  const args = [`--max-old-space-size=${heapMb}`, '--expose-gc', __filename, '--worker', String(posts), targets.join(','), String(requests), String(communities)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'test' } });
     let out = '';
@@ -161,13 +171,13 @@ const attempt = async <T>(fn: () => Promise<T>): Promise<T | { error: string }> 
 };
 
 export async function scalingScenario(log: (line: string) => void, opts: { requests?: number; corpusSteps?: readonly number[] } = {}): Promise<ScalingReport> {
-  const requests = opts.requests ?? 20;
-  log(`[scaling] candidates ${CANDIDATE_STEPS.join(' / ')} over 100,000 synthetic posts (40 communities), ${requests} cold requests each…`);
-  const candidates = await attempt(() => runWorker(100_000, CANDIDATE_STEPS, requests, 40));
+  const requests = opts.requests ?? 100;
+  log(`[scaling] candidates ${CANDIDATE_STEPS.join(' / ')} over 100,000 synthetic posts (${CANDIDATE_COMMUNITIES} communities), ${requests} cold requests each…`);
+  const candidates = await attempt(() => runWorker(100_000, CANDIDATE_STEPS, requests, CANDIDATE_COMMUNITIES));
   const corpus: (WorkerReport | { error: string })[] = [];
   for (const posts of opts.corpusSteps ?? CORPUS_STEPS) {
-    log(`[scaling] corpus of ${posts.toLocaleString('en')} synthetic posts, about 1,000 candidates, ${requests} cold requests…`);
-    corpus.push(await attempt(() => runWorker(posts, [1000], requests)));
+    log(`[scaling] corpus of ${posts.toLocaleString('en')} synthetic posts (${CORPUS_COMMUNITIES} communities), about 1,000 candidates, ${requests} cold requests…`);
+    corpus.push(await attempt(() => runWorker(posts, [1000], requests, CORPUS_COMMUNITIES)));
   }
   log('[scaling] bytes per post in Redis (100,000 posts)…');
   const redis = await attempt(() => redisBytesPerPost(100_000));

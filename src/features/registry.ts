@@ -1,4 +1,5 @@
 import type { Community, Post } from '../content';
+import { PostTable } from '../store/post-table';
 import { jaccard, titleTokens } from './title-tokens';
 import type { ViewerProfile } from './viewers';
 
@@ -379,22 +380,72 @@ export function featureSlot(name: string): number | undefined {
 
 const postRows = new WeakMap<Post, Float64Array>();
 const communityRows = new WeakMap<Community, Float64Array>();
+/** Width of a `postFeatureRow`. */
+const POST_WIDTH = POST_SCOPED.length;
+
+/** The post-scoped rows of one table's posts, row r at r * POST_WIDTH; `computed[r]` once row r is filled. */
+interface TableRows {
+  readonly values: Float64Array;
+  readonly computed: Uint8Array;
+}
+/** One entry per `PostTable` (per seeding of an embedded store), not per post. */
+const tableRows = new WeakMap<PostTable, TableRows>();
+
+function computePostRow(post: Post, out: Float64Array, offset: number): void {
+  const input: FeatureInput = { post, community: null, viewer: null, contextTokens: null, contextCommunity: null };
+  for (let i = 0; i < POST_WIDTH; i++) out[offset + i] = POST_SCOPED[i]!.compute(input);
+}
 
 /**
  * The post-scoped features of a post (slot i: the i-th post-scoped feature of `FEATURES`; see `featureSlot`).
- * Computed on first use and kept as long as the post object lives (the embedded store's posts for the process'
- * life, Redis's while they are in the post LRU): the title's regular expressions, token counts and date parts run
- * once per post instead of once per request. Posts are immutable, so the kept values are what `compute` returns.
+ * Computed on first use and kept: the title's regular expressions, token counts and date parts run once per post
+ * instead of once per request. Posts are immutable, so the kept values are what `compute` returns.
+ *
+ * A post read from the embedded store (a `PostTable`) is a new object on every read, so its row is kept in one
+ * Float64Array for the whole table, by the post's row there (and returned as a view of it), for the table's life. Any
+ * other post's row is kept as long as the post object lives (Redis's while they are in its post LRU).
  */
 export function postFeatureRow(post: Post): Float64Array {
+  const table = PostTable.tableOf(post);
+  if (table) {
+    const rows = rowsOf(table);
+    const r = PostTable.rowOf(post);
+    const offset = r * POST_WIDTH;
+    if (rows.computed[r] === 0) {
+      computePostRow(post, rows.values, offset);
+      rows.computed[r] = 1;
+    }
+    return rows.values.subarray(offset, offset + POST_WIDTH);
+  }
   let row = postRows.get(post);
   if (row === undefined) {
-    row = new Float64Array(POST_SCOPED.length);
-    const input: FeatureInput = { post, community: null, viewer: null, contextTokens: null, contextCommunity: null };
-    for (let i = 0; i < POST_SCOPED.length; i++) row[i] = POST_SCOPED[i]!.compute(input);
+    row = new Float64Array(POST_WIDTH);
+    computePostRow(post, row, 0);
     postRows.set(post, row);
   }
   return row;
+}
+
+function rowsOf(table: PostTable): TableRows {
+  let rows = tableRows.get(table);
+  if (rows === undefined) {
+    rows = { values: new Float64Array(table.size * POST_WIDTH), computed: new Uint8Array(table.size) };
+    tableRows.set(table, rows);
+  }
+  return rows;
+}
+
+/**
+ * Computes the post-scoped features of every post of `table` now, instead of on each post's first request: about
+ * 200 bytes a post, written once, so a serving process does not grow as more of the corpus is ranked.
+ */
+export function keepPostFeatures(table: PostTable): void {
+  const rows = rowsOf(table);
+  for (let r = 0; r < table.size; r++) {
+    if (rows.computed[r] === 1) continue;
+    computePostRow(table.post(r), rows.values, r * POST_WIDTH);
+    rows.computed[r] = 1;
+  }
 }
 
 /** The community-scoped features of a post's community, kept per community like `postFeatureRow`. */

@@ -97,6 +97,18 @@ describe.each(backends)('Store contract (%s)', (kind, make) => {
     expect(await store.getPosts([])).toEqual([]);
   });
 
+  test('every field survives: text beyond Latin-1, a url equal to its permalink, null url or permalink, fractions', async () => {
+    const odd: Post[] = [
+      post('e1', 'alpha', { title: '“Curly” quotes, emoji 🎉, CJK 漢字, RTL עברית, and a lone é', domain: 'i.imgur.com', isSelf: false }),
+      post('e2', 'alpha', { url: '/r/alpha/comments/e2/', permalink: '/r/alpha/comments/e2/' }),
+      post('e3', 'zeta', { url: 'https://example.com/x', permalink: null, over18: true }),
+      post('e4', 'zeta', { url: null, permalink: null, title: '', score: 0, ups: 0.5, createdUtc: 1.25e9 }),
+    ];
+    await store.seed({ ...seedA, info: info('fpOdd'), posts: [...seedA.posts, ...odd] });
+    const got = await store.getPosts(odd.map((p) => p.id));
+    expect(got).toEqual(odd);
+  });
+
   test('getCommunities and listCommunities (sorted by name)', async () => {
     expect(await store.getCommunities(['alpha', 'missing', 'zeta'])).toEqual([communities[1], null, communities[0]]);
     expect((await store.listCommunities()).map((c) => c.name)).toEqual(['alpha', 'zeta']);

@@ -1,0 +1,364 @@
+import type { Post } from '../content';
+
+/**
+ * The embedded store's posts, kept in columns instead of one JS object per post.
+ *
+ * Why: V8's young-generation collections (one every few cold requests) take longer the more of the old generation's
+ * pages hold small objects, touched or not. A corpus as objects (a post, its strings, a Map entry, a feature row) is
+ * about ten small objects per post: on the scaling bench each scavenge took ~6 ms at 100k posts, ~11 ms at 1M and
+ * ~24 ms at 5M, and the 5M median request 1.4x the 100k one. Here a corpus is a few dozen objects whatever its size:
+ * numbers and offsets in typed arrays (off the JS heap), text in a few large strings (each one object in V8's
+ * large-object space, which scavenges skip), and the id index in an Int32Array; scavenges took 3-5 ms at every size.
+ *
+ * A post is built when read (`get`, `post`), an instance of a class that also records where it was read from, so that
+ * what is derived from a post can be kept beside it by row (see `postFeatureRow`), and not in an object per post.
+ */
+export class PostTable {
+  /** Number of posts; rows are 0..size-1, in the order the posts were first added. */
+  readonly size: number;
+
+  /** Made by `PostTableBuilder.finish`. */
+  constructor(private readonly c: PostColumns) {
+    this.size = c.size;
+  }
+
+  /** The table a post was read from (by `get` or `post`), or undefined for any other post object. */
+  static tableOf(post: Post): PostTable | undefined {
+    return post instanceof TablePost ? TablePost.tableOf(post) : undefined;
+  }
+
+  /** The row of a post read from a table; only meaningful when `tableOf(post)` is that table. */
+  static rowOf(post: Post): number {
+    return post instanceof TablePost ? TablePost.rowOf(post) : -1;
+  }
+
+  /** The key number of an id (a post's row when below `size`), or -1 when the table has never seen it. */
+  find(id: string): number {
+    const { keyIndex, keyAt, keyLength, text } = this.c;
+    const mask = keyIndex.length - 1;
+    for (let i = hashOf(id) & mask; ; i = (i + 1) & mask) {
+      const k = keyIndex[i]! - 1;
+      if (k < 0) return -1;
+      if (keyLength[k] === id.length && text.startsWith(keyAt[k]!, id)) return k;
+    }
+  }
+
+  /** The post with this id, built now; null when no post has it. */
+  get(id: string): Post | null {
+    const k = this.find(id);
+    return k >= 0 && k < this.size ? this.post(k) : null;
+  }
+
+  /** The id of key `k` (see `find`). */
+  key(k: number): string {
+    return this.c.text.read(this.c.keyAt[k]!, this.c.keyLength[k]!);
+  }
+
+  /** The post at `row`, built now: equal, field by field, to the post added there. */
+  post(row: number): Post {
+    const { text, keyAt, keyLength, lengths, numbers, flags, community, communityNames, domain, domainNames } = this.c;
+    const at = keyAt[row]!;
+    const idLength = keyLength[row]!;
+    const titleLength = lengths[row * 3]!;
+    const urlLength = lengths[row * 3 + 1]!;
+    const permalinkLength = lengths[row * 3 + 2]!;
+    const titleAt = at + idLength;
+    const urlAt = titleAt + titleLength;
+    const permalinkAt = urlAt + Math.max(0, urlLength);
+    const permalink = permalinkLength === NULL ? null : text.read(permalinkAt, permalinkLength);
+    const url = urlLength === NULL ? null : urlLength === SAME_AS_PERMALINK ? permalink : text.read(urlAt, urlLength);
+    const n = row * 5;
+    const d = domain[row]!;
+    return new TablePost(
+      this,
+      row,
+      text.read(at, idLength),
+      communityNames[community[row]!]!,
+      text.read(titleAt, titleLength),
+      url,
+      permalink,
+      numbers[n]!,
+      numbers[n + 1]!,
+      numbers[n + 2]!,
+      numbers[n + 3]!,
+      numbers[n + 4]!,
+      d === NULL ? null : domainNames[d]!,
+      (flags[row]! & OVER_18) !== 0,
+      (flags[row]! & IS_SELF) !== 0,
+    );
+  }
+}
+
+/** A post read from a `PostTable`: its fields are own enumerable properties, as a post literal's; the origin is private. */
+class TablePost implements Post {
+  readonly #table: PostTable;
+  readonly #row: number;
+
+  constructor(
+    table: PostTable,
+    row: number,
+    readonly id: string,
+    readonly community: string,
+    readonly title: string,
+    readonly url: string | null,
+    readonly permalink: string | null,
+    readonly score: number,
+    readonly ups: number,
+    readonly downs: number,
+    readonly numComments: number,
+    readonly createdUtc: number,
+    readonly domain: string | null,
+    readonly over18: boolean,
+    readonly isSelf: boolean,
+  ) {
+    this.#table = table;
+    this.#row = row;
+  }
+
+  static tableOf(post: TablePost): PostTable {
+    return post.#table;
+  }
+
+  static rowOf(post: TablePost): number {
+    return post.#row;
+  }
+}
+
+const NULL = -1;
+const SAME_AS_PERMALINK = -2;
+const OVER_18 = 1;
+const IS_SELF = 2;
+
+/** The columns of a `PostTable` (see there); the rows of `lengths` hold 3 values, of `numbers` 5. */
+export interface PostColumns {
+  readonly size: number;
+  readonly text: TextColumns;
+  /** Every key: the posts' ids (key k is row k for k < size), then ids only indexes mention. */
+  readonly keyAt: Float64Array;
+  readonly keyLength: Int32Array;
+  /** Open addressing over the keys: key number + 1, 0 for an empty slot. */
+  readonly keyIndex: Int32Array;
+  /** Lengths of title, url and permalink, stored right after the id in this order; NULL, or SAME_AS_PERMALINK for url. */
+  readonly lengths: Int32Array;
+  /** score, ups, downs, numComments, createdUtc. */
+  readonly numbers: Float64Array;
+  readonly flags: Uint8Array;
+  readonly community: Int32Array;
+  readonly communityNames: readonly string[];
+  /** A number into `domainNames`, or NULL. */
+  readonly domain: Int32Array;
+  readonly domainNames: readonly string[];
+}
+
+/**
+ * Collects posts (`addPost`), then the ids indexes hold (`key`), and `finish` makes the table. A post added again
+ * under an id already added replaces the earlier one in place, as `Map.set` would.
+ */
+export class PostTableBuilder {
+  private readonly text = new TextColumns();
+  /** Id -> key number while building; the finished table looks ids up in its own index instead. */
+  private readonly keys = new Map<string, number>();
+  private keyAt: Float64Array;
+  private keyLength: Int32Array;
+  private lengths: Int32Array;
+  private numbers: Float64Array;
+  private flags: Uint8Array;
+  private community: Int32Array;
+  private domain: Int32Array;
+  private readonly communityNames = new Dictionary();
+  private readonly domainNames = new Dictionary();
+  private posts = 0;
+  private finished = false;
+
+  constructor(expectedPosts: number) {
+    const n = Math.max(16, expectedPosts);
+    this.keyAt = new Float64Array(n);
+    this.keyLength = new Int32Array(n);
+    this.lengths = new Int32Array(n * 3);
+    this.numbers = new Float64Array(n * 5);
+    this.flags = new Uint8Array(n);
+    this.community = new Int32Array(n);
+    this.domain = new Int32Array(n);
+  }
+
+  addPost(p: Post): void {
+    if (this.keys.size > this.posts) throw new Error('PostTableBuilder: add every post before the first index member');
+    let row = this.keys.get(p.id);
+    if (row === undefined) {
+      row = this.posts++;
+      this.keys.set(p.id, row);
+      this.reserve(this.posts);
+    }
+    // A self post's url is its permalink: kept once.
+    const url = p.url === null || p.url === p.permalink ? '' : p.url;
+    const permalink = p.permalink ?? '';
+    this.keyAt[row] = this.text.append(p.id, p.title, url, permalink);
+    this.keyLength[row] = p.id.length;
+    this.lengths[row * 3] = p.title.length;
+    this.lengths[row * 3 + 1] = p.url === null ? NULL : p.url === p.permalink ? SAME_AS_PERMALINK : url.length;
+    this.lengths[row * 3 + 2] = p.permalink === null ? NULL : permalink.length;
+    const n = row * 5;
+    this.numbers[n] = p.score;
+    this.numbers[n + 1] = p.ups;
+    this.numbers[n + 2] = p.downs;
+    this.numbers[n + 3] = p.numComments;
+    this.numbers[n + 4] = p.createdUtc;
+    this.flags[row] = (p.over18 ? OVER_18 : 0) | (p.isSelf ? IS_SELF : 0);
+    this.community[row] = this.communityNames.code(p.community);
+    this.domain[row] = p.domain === null ? NULL : this.domainNames.code(p.domain);
+  }
+
+  /** The key number of `id` (an index member): its post's row, or a new key when no post has that id. */
+  key(id: string): number {
+    let k = this.keys.get(id);
+    if (k === undefined) {
+      k = this.keys.size;
+      this.keys.set(id, k);
+      this.reserve(k + 1);
+      this.keyAt[k] = this.text.append(id, '', '', '');
+      this.keyLength[k] = id.length;
+    }
+    return k;
+  }
+
+  finish(): PostTable {
+    if (this.finished) throw new Error('PostTableBuilder: finished already');
+    this.finished = true;
+    this.text.seal();
+    const keys = this.keys.size;
+    const keyAt = this.keyAt.slice(0, keys);
+    const keyLength = this.keyLength.slice(0, keys);
+    // Load factor at most 1/2: a miss ends within a probe or two.
+    const index = new Int32Array(2 ** Math.ceil(Math.log2(Math.max(16, keys * 2))));
+    const mask = index.length - 1;
+    for (const [id, k] of this.keys) {
+      let i = hashOf(id) & mask;
+      while (index[i] !== 0) i = (i + 1) & mask;
+      index[i] = k + 1;
+    }
+    const n = this.posts;
+    return new PostTable({
+      size: n,
+      text: this.text,
+      keyAt,
+      keyLength,
+      keyIndex: index,
+      lengths: this.lengths.slice(0, n * 3),
+      numbers: this.numbers.slice(0, n * 5),
+      flags: this.flags.slice(0, n),
+      community: this.community.slice(0, n),
+      communityNames: this.communityNames.names,
+      domain: this.domain.slice(0, n),
+      domainNames: this.domainNames.names,
+    });
+  }
+
+  /** Grows the columns (doubling) to hold at least `rows` rows or keys. */
+  private reserve(rows: number): void {
+    if (rows <= this.keyAt.length) return;
+    const n = Math.max(rows, this.keyAt.length * 2);
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, width: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n * width);
+      b.set(a);
+      return b;
+    };
+    this.keyAt = grow(this.keyAt, 1);
+    this.keyLength = grow(this.keyLength, 1);
+    this.lengths = grow(this.lengths, 3);
+    this.numbers = grow(this.numbers, 5);
+    this.flags = grow(this.flags, 1);
+    this.community = grow(this.community, 1);
+    this.domain = grow(this.domain, 1);
+  }
+}
+
+/** Few distinct values (community names, link domains): each kept once, a row holds its number. */
+class Dictionary {
+  readonly names: string[] = [];
+  private readonly codes = new Map<string, number>();
+
+  code(name: string): number {
+    let c = this.codes.get(name);
+    if (c === undefined) this.codes.set(name, (c = this.names.push(name) - 1));
+    return c;
+  }
+}
+
+/**
+ * Text as a few large strings. A position is where a string starts: chunk * CHUNK + offset in the chunk, plus WIDE
+ * for the chunks of two-byte text (so the position of the next string of one `append` is this one's plus its length).
+ * Latin-1 text is kept apart from the rest because V8 stores a string one byte per character only when all of it is
+ * Latin-1: one curly quote would double a whole chunk's size.
+ */
+export class TextColumns {
+  private readonly narrow = new Chunks();
+  private readonly wide = new Chunks();
+
+  /** Appends the four strings one after the other, in one chunk; returns the position of the first. */
+  append(a: string, b: string, c: string, d: string): number {
+    const wide = NOT_LATIN1.test(a) || NOT_LATIN1.test(b) || NOT_LATIN1.test(c) || NOT_LATIN1.test(d);
+    return wide ? WIDE + this.wide.append(a, b, c, d) : this.narrow.append(a, b, c, d);
+  }
+
+  seal(): void {
+    this.narrow.seal();
+    this.wide.seal();
+  }
+
+  /** The `length` characters at `at` (a slice of a chunk: V8 makes it a view, without copying, from 13 characters). */
+  read(at: number, length: number): string {
+    return at >= WIDE ? this.wide.read(at - WIDE, length) : this.narrow.read(at, length);
+  }
+
+  /** Whether the text at `at` starts with `s`. */
+  startsWith(at: number, s: string): boolean {
+    return at >= WIDE ? this.wide.startsWith(at - WIDE, s) : this.narrow.startsWith(at, s);
+  }
+}
+
+const NOT_LATIN1 = /[^\u0000-\u00ff]/;
+/** Added to positions in two-byte text: above any narrow position, and positions stay exact in a double (< 2^53). */
+const WIDE = 2 ** 50;
+/** Characters per chunk: far below V8's longest string (2^29 - 24), and few chunks even for millions of posts. */
+const CHUNK = 2 ** 24;
+
+class Chunks {
+  private readonly chunks: string[] = [];
+  private open: string[] = [];
+  private used = 0;
+
+  append(a: string, b: string, c: string, d: string): number {
+    const length = a.length + b.length + c.length + d.length;
+    if (this.used > 0 && this.used + length > CHUNK) this.seal();
+    const at = this.chunks.length * CHUNK + this.used;
+    this.open.push(a, b, c, d);
+    this.used += length;
+    // A string longer than a chunk gets a chunk of its own: offsets within a chunk stay below CHUNK.
+    if (this.used >= CHUNK) this.seal();
+    return at;
+  }
+
+  seal(): void {
+    if (this.open.length === 0) return;
+    this.chunks.push(this.open.join(''));
+    this.open = [];
+    this.used = 0;
+  }
+
+  read(at: number, length: number): string {
+    const offset = at % CHUNK;
+    return this.chunks[(at - offset) / CHUNK]!.slice(offset, offset + length);
+  }
+
+  startsWith(at: number, s: string): boolean {
+    const offset = at % CHUNK;
+    return this.chunks[(at - offset) / CHUNK]!.startsWith(s, offset);
+  }
+}
+
+/** FNV-1a over UTF-16 units. */
+function hashOf(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
