@@ -1,5 +1,5 @@
 import type { FeatureBatch } from '../rankers/ranker';
-import { communityFeatureRow, featureDefinition, featureSlot, postFeatureRow, type FeatureDefinition, type FeatureInput } from './registry';
+import { communityFeatureRow, featureDefinition, featureSlot, writePostFeatures, type FeatureDefinition, type FeatureInput } from './registry';
 
 /** How one column is filled: copied from the post's kept row, from the community's, or computed for this request. */
 interface ColumnPlan {
@@ -55,7 +55,7 @@ function columnPlan(features: readonly string[]): ColumnPlan {
  * `features`. A missing value is NaN, whatever the feature. Every value of the batch is written (so a reused buffer
  * needs no clearing).
  *
- * Post- and community-scoped values come from rows kept per post and per community (`postFeatureRow`), so a request
+ * Post- and community-scoped values come from rows kept per post and per community (`postFeatureRow`, read in place by `writePostFeatures`), so a request
  * computes only what depends on it (the viewer's and the context's features); every value equals the feature's
  * `compute` on the same input.
  */
@@ -96,10 +96,7 @@ function fillFeatureBatch(features: readonly string[], inputs: readonly FeatureI
   for (let r = 0; r < rows; r++) {
     const input = inputs[r]!;
     const o = r * width;
-    if (nPost > 0) {
-      const row = postFeatureRow(input.post);
-      for (let k = 0; k < nPost; k++) values[o + post[k]!] = row[postSlot[k]!]!;
-    }
+    if (nPost > 0) writePostFeatures(input.post, postSlot, post, values, o);
     if (nCommunity > 0) {
       if (input.community) {
         const row = communityFeatureRow(input.post, input.community);
