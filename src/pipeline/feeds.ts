@@ -64,8 +64,10 @@ export const FEED_PIPELINES: Readonly<Record<FeedKind, FeedPipeline>> = {
   home: {
     kind: 'home',
     sources: [
-      { source: 'subscriptions', limit: 1200, timeoutMs: SOURCE_TIMEOUT_MS },
-      { source: 'popular', limit: 300, timeoutMs: SOURCE_TIMEOUT_MS },
+      // Up to 1,200 candidates (about 1,100-1,200 scored once duplicates and NSFW posts are out): every candidate
+      // costs the same (hydration, features, 300 trees), and a cold request's latency is about linear in them.
+      { source: 'subscriptions', limit: 1000, timeoutMs: SOURCE_TIMEOUT_MS },
+      { source: 'popular', limit: 200, timeoutMs: SOURCE_TIMEOUT_MS },
     ],
     filters: ['nsfw'],
     requestFilters: ['seen', 'blocked'],
