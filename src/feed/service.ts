@@ -703,7 +703,7 @@ export class FeedService {
           postId: edge.postId,
           score: edge.score,
           features: names,
-          values: Array.from(batch.values.subarray(r * names.length, (r + 1) * names.length)),
+          values: rowValues(batch.values, r * names.length, names.length),
           at,
         };
       }),
@@ -845,3 +845,10 @@ function snapshotKey(parts: readonly string[]): string {
 }
 
 const truncate = (s: string, n = 64) => (s.length > n ? `${s.slice(0, n)}…` : s).replace(/[\r\n]/g, ' ');
+
+/** `count` values of `values` from `at`, as an array (a loop: Array.from on a typed array steps an iterator per value). */
+function rowValues(values: Float64Array, at: number, count: number): number[] {
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = values[at + i]!;
+  return out;
+}

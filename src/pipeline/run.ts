@@ -175,7 +175,13 @@ export function scoreCandidates(ranker: Ranker, inputs: readonly FeatureInput[],
     return withFeatureBatch(ranker.features, inputs, async (batch: FeatureBatch) => {
       const raw = await ranker.score(batch, { signal });
       if (raw.length !== batch.rows) throw new Error(`ranker "${ranker.id}" returned ${raw.length} scores for ${batch.rows} rows`);
-      return Float64Array.from(raw, (v) => (Number.isFinite(v) ? v : -Number.MAX_VALUE));
+      // A loop: `Float64Array.from` with a mapping function goes through the iterator protocol, an object per row.
+      const scores = new Float64Array(raw.length);
+      for (let i = 0; i < raw.length; i++) {
+        const v = raw[i]!;
+        scores[i] = Number.isFinite(v) ? v : -Number.MAX_VALUE;
+      }
+      return scores;
     });
   });
 }
@@ -190,9 +196,12 @@ export async function explainCandidates(ranker: Ranker, inputs: readonly Feature
 /** Candidate indices in rank order: score descending, ties by post id so every backend ranks identically. */
 export function rankOrder(inputs: readonly FeatureInput[], scores: Float64Array): number[] {
   const order = inputs.map((_, i) => i);
+  // The comparator returns -1, 0 or 1 (small integers): returning the score difference, a double, made V8 box a
+  // number per comparison, ~16,000 of them (~250 KB) per cold home request.
   order.sort((a, b) => {
-    const d = scores[b]! - scores[a]!;
-    if (d !== 0) return d;
+    const sa = scores[a]!;
+    const sb = scores[b]!;
+    if (sa !== sb) return sb > sa ? 1 : -1;
     const ia = inputs[a]!.post.id;
     const ib = inputs[b]!.post.id;
     return ia < ib ? -1 : ia > ib ? 1 : 0;
