@@ -21,6 +21,12 @@ export const FeedConnection = {
   },
 };
 
+/** The post of a ranked id: synchronously when this request has read it already (see `Loaders.peekPost`). */
+function postOf(id: string, ctx: GatewayContext): PostRecord | Promise<PostRecord> {
+  const post = ctx.loaders.peekPost(id);
+  return post ? post : loadPost(id, ctx);
+}
+
 async function loadPost(id: string, ctx: GatewayContext): Promise<PostRecord> {
   const post = await ctx.loaders.posts.load(id);
   // A ranked post missing from the store can only mean content was replaced under a snapshot.
@@ -29,7 +35,7 @@ async function loadPost(id: string, ctx: GatewayContext): Promise<PostRecord> {
 }
 
 export const FeedEdge = {
-  node: (edge: EdgeParent, _: unknown, ctx: GatewayContext) => loadPost(edge.postId, ctx),
+  node: (edge: EdgeParent, _: unknown, ctx: GatewayContext) => postOf(edge.postId, ctx),
   async explanation(edge: EdgeParent, _: unknown, ctx: GatewayContext): Promise<EdgeExplanation | null> {
     await requireMle(ctx, 'explanation');
     return (await edge.page.explain()).get(edge.postId) ?? null;
@@ -42,16 +48,23 @@ export const RankerComparisonType = {
 };
 
 export const RankedItem = {
-  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => loadPost(item.postId, ctx),
+  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => postOf(item.postId, ctx),
 };
 
 export const RankShift = {
-  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => loadPost(item.postId, ctx),
+  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => postOf(item.postId, ctx),
 };
 
 export const Post = {
   createdAt: (p: PostRecord) => p.createdUtc,
-  async community(p: PostRecord, _: unknown, ctx: GatewayContext): Promise<Community> {
-    return (await ctx.loaders.communities.load(p.community)) ?? { name: p.community, title: null, subscribers: null, postCount: 0 };
+  community(p: PostRecord, _: unknown, ctx: GatewayContext): Community | Promise<Community> {
+    const known = ctx.loaders.peekCommunity(p.community);
+    if (known) return known;
+    return ctx.loaders.communities.load(p.community).then((c) => c ?? unknownCommunity(p.community));
   },
 };
+
+/** A post's community missing from the store: its name, nothing else known. */
+function unknownCommunity(name: string): Community {
+  return { name, title: null, subscribers: null, postCount: 0 };
+}
