@@ -19,6 +19,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { repoRoot, type Config } from '../config';
 import type { Logger } from './logger';
 import { StageMetricsProcessor } from './stage-metrics';
+import { setSpansExported } from './tracing';
 
 export interface Telemetry {
   /** Where spans go, or null when they are only recorded for metrics. */
@@ -60,6 +61,7 @@ export function startTelemetry(config: Config, logger: Logger, opts: TelemetryOp
   const processors: SpanProcessor[] = [new StageMetricsProcessor()];
   if (config.otlpTracesUrl) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl })));
   processors.push(...(opts.spanProcessors ?? []));
+  setSpansExported(processors.length > 1);
 
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(

@@ -6,6 +6,20 @@ import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetr
  */
 export const tracer = trace.getTracer('ranking-gateway');
 
+let exported = true;
+/**
+ * Whether finished spans go anywhere beyond the stage metrics: an exporter, or a test's processor. `startTelemetry`
+ * says; until it does (a test registering its own provider), assume they do. Spans nobody reads can be skipped where
+ * nothing else depends on them (a replayed response's server span).
+ */
+export function spansExported(): boolean {
+  return exported;
+}
+
+export function setSpansExported(value: boolean): void {
+  exported = value;
+}
+
 /**
  * Runs `fn` inside an active span named `name` (children started inside nest under it), records an exception and an
  * ERROR status if it throws, and always ends the span. Attributes carry ids and counts, never tokens or feature values.

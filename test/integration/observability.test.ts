@@ -19,6 +19,7 @@ import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../../src/pipeline/feeds';
 import { createLogger } from '../../src/telemetry/logger';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk';
+import { setSpansExported } from '../../src/telemetry/tracing';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
 import { startInferenceServer, type InferenceServer } from '../helpers/inference-server';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
@@ -356,6 +357,62 @@ describe('traces and metrics of real requests', () => {
     expect(res.headers.get('x-request-id')).toBe(body.extensions.requestId);
     const health = await fetch(new URL('/healthz', gw.url));
     expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('replayed responses in traces', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ corpus, backend: 'embedded' });
+  });
+
+  afterAll(async () => {
+    setSpansExported(true);
+    await gw?.close();
+  });
+
+  const serverSpans = () => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+  const ms = (t: [number, number]) => t[0] * 1000 + t[1] / 1e6;
+  const post = async (token: string) => {
+    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: HOME('Replayed') }) });
+    ok((await res.json()) as GraphQLBody);
+    return res.headers.get('x-request-id');
+  };
+  const replays = async () => {
+    const metric = await gw.gateway.metrics.registry.getSingleMetric('ranking_cache_lookups_total')!.get();
+    return metric.values.filter((v) => v.labels.cache === 'responses' && v.labels.result === 'hit').reduce((n, v) => n + v.value, 0);
+  };
+
+  test('with spans exported a replay has its server span, from arrival to answer; without, only GraphQL requests make one', async () => {
+    const token = await gw.token('replay-trace-viewer');
+    await post(token);
+    exporter.reset();
+    const sent = Date.now();
+    const replayId = await post(token);
+    const answered = Date.now();
+    const span = await waitFor('the replay server span', () => serverSpans()[0]);
+    expect(span.attributes).toMatchObject({ 'cache.replayed': true, 'graphql.operation.name': 'Replayed', 'http.response.status_code': 200, 'gateway.request_id': replayId });
+    // Started when the request arrived, though made once it was known to be a replay.
+    expect(ms(span.startTime)).toBeGreaterThanOrEqual(sent - 5);
+    expect(ms(span.startTime)).toBeLessThan(ms(span.endTime));
+    expect(ms(span.endTime)).toBeLessThanOrEqual(answered + 50);
+    // A replay runs no stage.
+    expect(exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === span.spanContext().traceId)).toHaveLength(1);
+
+    // Spans that go nowhere are not made for replays; a GraphQL request still has its tree (the stages need it).
+    setSpansExported(false);
+    exporter.reset();
+    const before = await replays();
+    await post(token);
+    expect(await replays()).toBe(before + 1);
+    const coldId = await post(await gw.token('replay-trace-other'));
+    expect(await replays()).toBe(before + 1);
+    const coldSpan = await waitFor('the GraphQL request server span', () => serverSpans()[0]);
+    expect(coldSpan.attributes['gateway.request_id']).toBe(coldId);
+    expect(serverSpans()).toHaveLength(1);
   });
 });
 
