@@ -1,5 +1,16 @@
 import type { FeatureBatch } from '../rankers/ranker';
-import { communityFeatureRow, featureDefinition, featureSlot, writePostFeatures, type FeatureDefinition, type FeatureInput } from './registry';
+import type { Community } from '../content';
+import { PostTable } from '../store/post-table';
+import {
+  communityFeatureRow,
+  featureDefinition,
+  featureSlot,
+  keptPostFeatures,
+  POST_FEATURE_WIDTH,
+  writePostFeatures,
+  type FeatureDefinition,
+  type FeatureInput,
+} from './registry';
 
 /** How one column is filled: copied from the post's kept row, from the community's, or computed for this request. */
 interface ColumnPlan {
@@ -93,13 +104,35 @@ function fillFeatureBatch(features: readonly string[], inputs: readonly FeatureI
   const nPost = post.length;
   const nCommunity = community.length;
   const nComputed = computed.length;
+  // Posts of one table (the embedded store's) are read from its kept rows in place; the table and the community row
+  // are looked up when they change, not per candidate (a cold home request fills ~1,200 rows).
+  let table: PostTable | undefined;
+  let kept: Float64Array | null = null;
+  let lastCommunity: Community | null = null;
+  let communityRow: Float64Array | null = null;
   for (let r = 0; r < rows; r++) {
     const input = inputs[r]!;
     const o = r * width;
-    if (nPost > 0) writePostFeatures(input.post, postSlot, post, values, o);
+    if (nPost > 0) {
+      const t = PostTable.tableOf(input.post);
+      if (t !== table) {
+        table = t;
+        kept = t ? keptPostFeatures(t) : null;
+      }
+      if (kept !== null) {
+        const at = PostTable.rowOf(input.post) * POST_FEATURE_WIDTH;
+        for (let k = 0; k < nPost; k++) values[o + post[k]!] = kept[at + postSlot[k]!]!;
+      } else {
+        writePostFeatures(input.post, postSlot, post, values, o);
+      }
+    }
     if (nCommunity > 0) {
       if (input.community) {
-        const row = communityFeatureRow(input.post, input.community);
+        if (input.community !== lastCommunity) {
+          lastCommunity = input.community;
+          communityRow = communityFeatureRow(input.post, input.community);
+        }
+        const row = communityRow!;
         for (let k = 0; k < nCommunity; k++) values[o + community[k]!] = row[communitySlot[k]!]!;
       } else {
         for (let k = 0; k < nCommunity; k++) values[o + community[k]!] = communityDefs[k]!.compute(input);

@@ -387,6 +387,8 @@ const POST_WIDTH = POST_SCOPED.length;
 interface TableRows {
   readonly values: Float64Array;
   readonly computed: Uint8Array;
+  /** Every row is computed (set by `keepPostFeatures`). */
+  complete: boolean;
 }
 /** One entry per `PostTable` (per seeding of an embedded store), not per post. */
 const tableRows = new WeakMap<PostTable, TableRows>();
@@ -438,6 +440,19 @@ export function writePostFeatures(post: Post, slots: Int32Array, columns: Int32A
   for (let k = 0; k < slots.length; k++) out[at + columns[k]!] = row[slots[k]!]!;
 }
 
+/**
+ * The post-scoped rows of `table`'s posts when every row is computed (`keepPostFeatures` ran), else null: row r at
+ * r * `POST_FEATURE_WIDTH`, slot i being the i-th post-scoped feature. A feature batch reads them in place, looking the
+ * table up once instead of once per candidate.
+ */
+export function keptPostFeatures(table: PostTable): Float64Array | null {
+  const rows = tableRows.get(table);
+  return rows?.complete ? rows.values : null;
+}
+
+/** Width of a row of `keptPostFeatures`. */
+export const POST_FEATURE_WIDTH = POST_WIDTH;
+
 /** The offset of `post`'s row in its table's rows, computing the row on first use. */
 function filledRow(rows: TableRows, post: Post): number {
   const r = PostTable.rowOf(post);
@@ -452,7 +467,7 @@ function filledRow(rows: TableRows, post: Post): number {
 function rowsOf(table: PostTable): TableRows {
   let rows = tableRows.get(table);
   if (rows === undefined) {
-    rows = { values: new Float64Array(table.size * POST_WIDTH), computed: new Uint8Array(table.size) };
+    rows = { values: new Float64Array(table.size * POST_WIDTH), computed: new Uint8Array(table.size), complete: false };
     tableRows.set(table, rows);
   }
   return rows;
@@ -469,6 +484,7 @@ export function keepPostFeatures(table: PostTable): void {
     computePostRow(table.post(r), rows.values, r * POST_WIDTH);
     rows.computed[r] = 1;
   }
+  rows.complete = true;
 }
 
 /** The community-scoped features of a post's community, kept per community like `postFeatureRow`. */

@@ -4,6 +4,8 @@ import { buildFeatureBatch } from '../../src/features/batch';
 import { FEATURES, featureDefinition, postFeatureRow, type FeatureInput } from '../../src/features/registry';
 import { titleTokens } from '../../src/features/title-tokens';
 import { deriveViewerProfile } from '../../src/features/viewers';
+import { seedEmbeddedStore, seedStore } from '../../src/bootstrap';
+import { EmbeddedStore } from '../../src/store/embedded';
 
 const corpus = generateSyntheticCorpus({ posts: 3000, communities: 30, seed: 5 });
 const communities = new Map(corpus.communities.map((c) => [c.name, c]));
@@ -91,7 +93,7 @@ describe('feature registry', () => {
     expect(value('day_of_week', { post: post({ createdUtc: Date.UTC(2013, 0, 2, 17, 5) / 1000 }) })).toBe(3);
   });
 
-  test('every feature has a scope, and a batch equals each feature computed on its input, whatever the column order', () => {
+  test('every feature has a scope, and a batch equals each feature computed on its input, whatever the column order', async () => {
     for (const f of FEATURES) expect(['post', 'community', 'viewer', 'context']).toContain(f.scope);
     const context = corpus.posts[11]!;
     // Columns in a scrambled order, some rows without their community, viewer and context mixed across batches.
@@ -119,6 +121,35 @@ describe('feature registry', () => {
         expect(differing).toEqual([]);
       }
     }
+    // Posts read from embedded stores (a post object per read, its kept row found by table and row), one store's rows
+    // all kept at seeding and one's computed on first use, mixed with plain posts and in runs of one community.
+    const kept = new EmbeddedStore();
+    await seedEmbeddedStore(kept, corpus);
+    const lazy = new EmbeddedStore();
+    await seedStore(lazy, corpus);
+    const ids = corpus.posts.slice(0, 400).map((p) => p.id);
+    const fromKept = (await kept.getPosts(ids)) as Post[];
+    const fromLazy = (await lazy.getPosts(ids)) as Post[];
+    const mixed = fromKept.flatMap((p, i) => (i % 3 === 0 ? [p, fromLazy[i]!, corpus.posts[i]!] : [p]));
+    const inputs: FeatureInput[] = mixed.map((p, i) => ({
+      post: p,
+      community: i % 11 === 0 ? null : (communities.get(p.community) ?? null),
+      viewer,
+      contextTokens: null,
+      contextCommunity: null,
+    }));
+    for (let pass = 0; pass < 2; pass++) {
+      const batch = buildFeatureBatch(names, inputs);
+      const differing: string[] = [];
+      inputs.forEach((input, r) => {
+        names.forEach((name, c) => {
+          const want = featureDefinition(name)!.compute(input);
+          if (!Object.is(batch.values[r * names.length + c], want)) differing.push(`${input.post.id} ${name}: ${batch.values[r * names.length + c]} != ${want}`);
+        });
+      });
+      expect(differing).toEqual([]);
+    }
+
     // A kept row belongs to its post object: another post with other values gets its own.
     const a = post({ title: 'TIL something?' });
     const b = { ...a, title: 'no' };
