@@ -64,7 +64,8 @@ async function main(): Promise<void> {
     logger.info('requests in flight finished; closing');
     const cleanup = (async () => {
       // A shadow scoring left running past the grace is abandoned: it never affects an answer.
-      await Promise.race([gateway.feeds.shadowsIdle(), delay(Math.max(0, deadline - Date.now()))]);
+      // So do snapshot writes still on their way (a session stored after its answer went out).
+      await Promise.race([Promise.all([gateway.feeds.shadowsIdle(), gateway.feeds.writesIdle()]), delay(Math.max(0, deadline - Date.now()))]);
       await rankers.close();
       await telemetry.shutdown();
       await store.close();

@@ -220,6 +220,15 @@ export class FeedService {
   }
 
   /**
+   * Resolves once every build and session started so far has its result in the cache. Answers do not wait for
+   * those writes (the gateway's own later reads come after them on its connection); a reader on another connection,
+   * or a process about to exit, does.
+   */
+  async writesIdle(): Promise<void> {
+    while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  /**
    * A ranker a caller may use by id: UNKNOWN_RANKER (listing the valid ids) when there is none serving, FORBIDDEN
    * when the variant is not public and the caller is not an MLE.
    */

@@ -310,6 +310,7 @@ describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over
       const page = ok((await home({ first: 5 }, await gw.token('carol'))).body).personalizedFeed;
       // Expire every snapshot of this gateway's namespace, as the TTL would.
       if (backend !== 'embedded') {
+        await gw.gateway.feeds.writesIdle();
         await withRedisKeys(redisUrl(), `${gw.config.redisKeyPrefix}snap:*`, async (keys, del) => {
           expect(keys.length).toBeGreaterThan(0);
           await del();
@@ -325,6 +326,7 @@ describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over
   if (backend !== 'embedded') {
     test('with Redis, the snapshots and candidate indexes live in Redis under the key prefix', async () => {
       await home({ first: 5, ranker: 'top' }, await gw.token('dora'));
+      await gw.gateway.feeds.writesIdle();
       const prefix = gw.config.redisKeyPrefix;
       const fp = corpus.info.fingerprint;
       const layout = (gw.store as RedisStore).keys;

@@ -216,7 +216,13 @@ describe('invalidation without KEYS', () => {
       const query = '{ personalizedFeed(first: 10) { edges { node { id } } } }';
       const first = await gw.query(query, { token });
       expect(first.body.errors).toBeUndefined();
-      const keysBefore = new Set(await client.keys(`${prefix}snap:*`));
+      // The gateway stores a session's snapshot without holding the answer for it (its own later reads come after the
+      // write on its connection); this test reads on another connection, so it waits for the writes to land.
+      const written = async (notIn: ReadonlySet<string>) => {
+        await gw.gateway.feeds.writesIdle();
+        return (await client.keys(`${prefix}snap:*`)).filter((k) => !notIn.has(k));
+      };
+      const keysBefore = new Set(await written(new Set()));
       expect(keysBefore.size).toBeGreaterThan(0);
 
       await store.seed(seedDataOf(other));
@@ -224,7 +230,7 @@ describe('invalidation without KEYS', () => {
       expect(second.body.errors).toBeUndefined();
       const otherIds = new Set(other.posts.map((p) => p.id));
       for (const e of second.body.data!.personalizedFeed.edges) expect(otherIds.has(e.node.id)).toBe(true);
-      const fresh = (await client.keys(`${prefix}snap:*`)).filter((k) => !keysBefore.has(k));
+      const fresh = await written(keysBefore);
       expect(fresh.length).toBeGreaterThan(0);
       // The old content is gone, removed with SCAN + UNLINK; the gateway never sent KEYS (only this test did).
       expect(await client.keys(store.keys.contentPattern(small.info.fingerprint))).toEqual([]);
