@@ -1,4 +1,5 @@
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { StageTimer } from './stage-metrics';
 
 /**
  * One tracer for the whole gateway. Through @opentelemetry/api it is a no-op until an SDK registers a provider, so
@@ -25,6 +26,7 @@ export function setSpansExported(value: boolean): void {
  * ERROR status if it throws, and always ends the span. Attributes carry ids and counts, never tokens or feature values.
  */
 export function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T): Promise<T> {
+  if (!exported) return withStage(name, attributes, fn);
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await fn(span);
@@ -36,4 +38,17 @@ export function withSpan<T>(name: string, attributes: Attributes, fn: (span: Spa
       span.end();
     }
   });
+}
+
+/** `withSpan` when spans are not exported: the stage is timed for the stage metrics, without a span. */
+async function withStage<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T> | T): Promise<T> {
+  const stage = new StageTimer(name, context.active()).setAttributes(attributes);
+  try {
+    return await fn(stage as unknown as Span);
+  } catch (err) {
+    stage.setStatus({ code: SpanStatusCode.ERROR });
+    throw err;
+  } finally {
+    stage.end();
+  }
 }

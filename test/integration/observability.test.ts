@@ -267,76 +267,90 @@ describe('traces and metrics of real requests', () => {
     expect(exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId)).toEqual([]);
   });
 
-  test('/metrics: latency per operation and per stage, cache hits and misses of a cold then a warm request', async () => {
-    const token = await gw.token('metrics-viewer');
-    const op = { operation: 'ColdThenWarm', type: 'query', root_fields: 'personalizedFeed' };
-    const snapshots = (s: Samples, result: string) => sample(s, 'ranking_cache_lookups_total', { cache: 'snapshots', result });
-    const scores = (s: Samples, result: string) => sample(s, 'ranking_cache_lookups_total', { cache: 'scores', result });
+  // Both ways the stage metrics are recorded: from stage spans when spans are exported, by timing the stages when not.
+  describe.each([
+    ['spans exported', true, 0],
+    ['no exporter', false, 1],
+  ] as const)('%s', (mode, exported, n) => {
+    beforeEach(() => exporter.reset());
+    afterEach(() => setSpansExported(true));
 
-    const { samples: s0 } = await scrape(gw.url);
-    ok((await gw.query(HOME('ColdThenWarm'), { token })).body);
-    // The metrics of a request are recorded when its response is done, a moment after the client has it.
-    const s1 = await waitFor('the cold request in /metrics', async () => {
-      const { samples } = await scrape(gw.url);
-      return sample(samples, 'graphql_operation_duration_seconds_count', op) === 1 && samples;
+    test(`/metrics: latency per operation and per stage, cache hits and misses of a cold then a warm request (${mode})`, async () => {
+      setSpansExported(exported);
+      const token = await gw.token(`metrics-viewer-${n}`);
+      const name = `ColdThenWarm${n}`;
+      const op = { operation: name, type: 'query', root_fields: 'personalizedFeed' };
+      const snapshots = (s: Samples, result: string) => sample(s, 'ranking_cache_lookups_total', { cache: 'snapshots', result });
+      const scores = (s: Samples, result: string) => sample(s, 'ranking_cache_lookups_total', { cache: 'scores', result });
+
+      const { samples: s0 } = await scrape(gw.url);
+      ok((await gw.query(HOME(name), { token })).body);
+      // The metrics of a request are recorded when its response is done, a moment after the client has it.
+      const s1 = await waitFor('the cold request in /metrics', async () => {
+        const { samples } = await scrape(gw.url);
+        return sample(samples, 'graphql_operation_duration_seconds_count', op) === 1 && samples;
+      });
+      expect(snapshots(s1, 'miss') - snapshots(s0, 'miss')).toBe(1);
+      expect(scores(s1, 'miss') - scores(s0, 'miss')).toBe(1);
+      expect(snapshots(s1, 'hit') - snapshots(s0, 'hit')).toBe(0);
+      expect(scores(s1, 'hit') - scores(s0, 'hit')).toBe(0);
+
+      ok((await gw.query(HOME(name), { token })).body);
+      const { text, samples: s2 } = await waitFor('the warm request in /metrics', async () => {
+        const scraped = await scrape(gw.url);
+        return sample(scraped.samples, 'graphql_operation_duration_seconds_count', op) === 2 && scraped;
+      });
+      expect(snapshots(s2, 'hit') - snapshots(s1, 'hit')).toBe(1);
+      expect(snapshots(s2, 'miss') - snapshots(s1, 'miss')).toBe(0);
+      expect(scores(s2, 'miss') - scores(s1, 'miss')).toBe(0);
+
+      // Per operation: a histogram with buckets, a count and a sum.
+      expect(sample(s2, 'graphql_operation_duration_seconds_bucket', { ...op, le: '+Inf' })).toBe(2);
+      expect(sample(s2, 'graphql_operation_duration_seconds_sum', op)).toBeGreaterThan(0);
+      expect(sample(s2, 'http_request_duration_seconds_count', { route: '/graphql', method: 'POST', status: '200' })).toBeGreaterThanOrEqual(2);
+      // Per stage: every stage of the cold request was observed (at least once, this file ran others before).
+      const stages = ['feed.session', 'feed.build', 'pipeline.candidates', 'candidates.subscriptions', 'candidates.popular', 'features.hydrate', 'features.posts', 'rank.score', 'cache.get', 'cache.put', 'cache.scores.get', 'cache.scores.put'];
+      expect(stages.filter((stage) => !(sample(s2, 'ranking_stage_duration_seconds_count', { stage }) > 0))).toEqual([]);
+      expect(sample(s2, 'ranking_stage_duration_seconds_bucket', { stage: 'rank.score', le: '+Inf' })).toBe(sample(s2, 'ranking_stage_duration_seconds_count', { stage: 'rank.score' }));
+      // The metrics the ranking code records itself are there too.
+      for (const name of ['ranking_ranker_fallbacks_total', 'ranking_experiment_exposures_total', 'ranking_source_failures_total', 'graphql_errors_total', 'http_requests_in_flight']) {
+        expect(text).toContain(`# TYPE ${name} `);
+      }
+      // No user id in any label.
+      expect(text).not.toContain('metrics-viewer');
+      // Without an exporter the stages are timed without spans: none is made but the request's own.
+      if (!exported) expect(exporter.getFinishedSpans().filter((sp) => sp.kind !== SpanKind.SERVER)).toEqual([]);
     });
-    expect(snapshots(s1, 'miss') - snapshots(s0, 'miss')).toBe(1);
-    expect(scores(s1, 'miss') - scores(s0, 'miss')).toBe(1);
-    expect(snapshots(s1, 'hit') - snapshots(s0, 'hit')).toBe(0);
-    expect(scores(s1, 'hit') - scores(s0, 'hit')).toBe(0);
 
-    ok((await gw.query(HOME('ColdThenWarm'), { token })).body);
-    const { text, samples: s2 } = await waitFor('the warm request in /metrics', async () => {
-      const scraped = await scrape(gw.url);
-      return sample(scraped.samples, 'graphql_operation_duration_seconds_count', op) === 2 && scraped;
+    test(`/metrics: candidate sources that fail or time out, ranker fallbacks, error codes (${mode})`, async () => {
+      setSpansExported(exported);
+      const community = corpus.communities[1 + 2 * n]!.name;
+      const failures = (s: Samples, reason: string) => sample(s, 'ranking_source_failures_total', { source: 'retrieval', reason });
+      const { samples: s0 } = await scrape(gw.url);
+
+      retrieval.setMode('slow', 2000);
+      const slow = await gw.query(PICS(community));
+      expect((slow.body as { extensions?: { ranking?: { degraded?: { source: string }[] } } }).extensions?.ranking?.degraded?.map((d) => d.source)).toEqual(['retrieval']);
+      retrieval.setMode('error');
+      // Another context, so the degraded (briefly cached) list of the first is not reused.
+      await gw.query(PICS(corpus.communities[2 + 2 * n]!.name));
+      retrieval.setMode('ok');
+
+      ranker.setMode('error');
+      const fellBack = ok((await gw.query(HOME('Fallback', 'remote'), { token: await gw.token(`fallback-viewer-${n}`) })).body);
+      expect(fellBack.personalizedFeed.rankedBy).toEqual({ id: 'hot', fallbackFrom: 'remote' });
+      ranker.setMode('ok');
+
+      await gw.query(`query Broken${n} { personalizedFeed(first: 5, ranker: "no-such-ranker") { edges { rank } } }`, { token: await gw.token('x') });
+
+      const s1 = await waitFor('the failures in /metrics', async () => {
+        const { samples } = await scrape(gw.url);
+        return sample(samples, 'graphql_errors_total', { operation: `Broken${n}`, code: 'UNKNOWN_RANKER' }) === 1 && samples;
+      });
+      expect(failures(s1, 'timeout') - failures(s0, 'timeout')).toBe(1);
+      expect(failures(s1, 'error') - failures(s0, 'error')).toBe(1);
+      expect(sample(s1, 'ranking_ranker_fallbacks_total', { variant: 'remote', fallback: 'hot', reason: 'error' })).toBeGreaterThanOrEqual(1);
     });
-    expect(snapshots(s2, 'hit') - snapshots(s1, 'hit')).toBe(1);
-    expect(snapshots(s2, 'miss') - snapshots(s1, 'miss')).toBe(0);
-    expect(scores(s2, 'miss') - scores(s1, 'miss')).toBe(0);
-
-    // Per operation: a histogram with buckets, a count and a sum.
-    expect(sample(s2, 'graphql_operation_duration_seconds_bucket', { ...op, le: '+Inf' })).toBe(2);
-    expect(sample(s2, 'graphql_operation_duration_seconds_sum', op)).toBeGreaterThan(0);
-    expect(sample(s2, 'http_request_duration_seconds_count', { route: '/graphql', method: 'POST', status: '200' })).toBeGreaterThanOrEqual(2);
-    // Per stage: every stage of the cold request was observed (at least once, this file ran others before).
-    const stages = ['feed.session', 'feed.build', 'pipeline.candidates', 'candidates.subscriptions', 'candidates.popular', 'features.hydrate', 'features.posts', 'rank.score', 'cache.get', 'cache.put', 'cache.scores.get', 'cache.scores.put'];
-    expect(stages.filter((stage) => !(sample(s2, 'ranking_stage_duration_seconds_count', { stage }) > 0))).toEqual([]);
-    expect(sample(s2, 'ranking_stage_duration_seconds_bucket', { stage: 'rank.score', le: '+Inf' })).toBe(sample(s2, 'ranking_stage_duration_seconds_count', { stage: 'rank.score' }));
-    // The metrics the ranking code records itself are there too.
-    for (const name of ['ranking_ranker_fallbacks_total', 'ranking_experiment_exposures_total', 'ranking_source_failures_total', 'graphql_errors_total', 'http_requests_in_flight']) {
-      expect(text).toContain(`# TYPE ${name} `);
-    }
-    // No user id in any label.
-    expect(text).not.toContain('metrics-viewer');
-  });
-
-  test('/metrics: candidate sources that fail or time out, ranker fallbacks, error codes', async () => {
-    const community = corpus.communities[1]!.name;
-    const failures = (s: Samples, reason: string) => sample(s, 'ranking_source_failures_total', { source: 'retrieval', reason });
-    const { samples: s0 } = await scrape(gw.url);
-
-    retrieval.setMode('slow', 2000);
-    const slow = await gw.query(PICS(community));
-    expect((slow.body as { extensions?: { ranking?: { degraded?: { source: string }[] } } }).extensions?.ranking?.degraded?.map((d) => d.source)).toEqual(['retrieval']);
-    retrieval.setMode('error');
-    // Another context, so the degraded (briefly cached) list of the first is not reused.
-    await gw.query(PICS(corpus.communities[2]!.name));
-    retrieval.setMode('ok');
-
-    ranker.setMode('error');
-    const fellBack = ok((await gw.query(HOME('Fallback', 'remote'), { token: await gw.token('fallback-viewer') })).body);
-    expect(fellBack.personalizedFeed.rankedBy).toEqual({ id: 'hot', fallbackFrom: 'remote' });
-    ranker.setMode('ok');
-
-    await gw.query('query Broken { personalizedFeed(first: 5, ranker: "no-such-ranker") { edges { rank } } }', { token: await gw.token('x') });
-
-    const s1 = await waitFor('the failures in /metrics', async () => {
-      const { samples } = await scrape(gw.url);
-      return sample(samples, 'graphql_errors_total', { operation: 'Broken', code: 'UNKNOWN_RANKER' }) === 1 && samples;
-    });
-    expect(failures(s1, 'timeout') - failures(s0, 'timeout')).toBe(1);
-    expect(failures(s1, 'error') - failures(s0, 'error')).toBe(1);
-    expect(sample(s1, 'ranking_ranker_fallbacks_total', { variant: 'remote', fallback: 'hot', reason: 'error' })).toBeGreaterThanOrEqual(1);
   });
 
   test('operation names a client makes up cannot grow the registry without bound', async () => {
