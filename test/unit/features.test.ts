@@ -27,6 +27,19 @@ const post = (over: Partial<Post>): Post => ({
   isSelf: false,
   ...over,
 });
+/** Every value of a batch (row r, column c) that differs from its feature's `compute` on the row's input. */
+function differingValues(values: Float64Array, names: readonly string[], inputs: readonly FeatureInput[]): string[] {
+  const differing: string[] = [];
+  inputs.forEach((input, r) => {
+    names.forEach((name, c) => {
+      const want = featureDefinition(name)!.compute(input);
+      const got = values[r * names.length + c];
+      if (!Object.is(got, want)) differing.push(`${input.post.id} ${name}: ${got} != ${want}`);
+    });
+  });
+  return differing;
+}
+
 const value = (name: string, input: Partial<FeatureInput> & { post: Post }) =>
   featureDefinition(name)!.compute({ community: null, viewer: null, contextTokens: null, contextCommunity: null, ...input });
 
@@ -111,14 +124,7 @@ describe('feature registry', () => {
       for (let pass = 0; pass < 2; pass++) {
         const batch = buildFeatureBatch(names, inputs);
         expect(batch.rows).toBe(inputs.length);
-        const differing: string[] = [];
-        inputs.forEach((input, r) => {
-          names.forEach((name, c) => {
-            const want = featureDefinition(name)!.compute(input);
-            if (!Object.is(batch.values[r * names.length + c], want)) differing.push(`${input.post.id} ${name}: ${batch.values[r * names.length + c]} != ${want}`);
-          });
-        });
-        expect(differing).toEqual([]);
+        expect(differingValues(batch.values, names, inputs)).toEqual([]);
       }
     }
     // Posts read from embedded stores (a post object per read, its kept row found by table and row), one store's rows
@@ -139,15 +145,7 @@ describe('feature registry', () => {
       contextCommunity: null,
     }));
     for (let pass = 0; pass < 2; pass++) {
-      const batch = buildFeatureBatch(names, inputs);
-      const differing: string[] = [];
-      inputs.forEach((input, r) => {
-        names.forEach((name, c) => {
-          const want = featureDefinition(name)!.compute(input);
-          if (!Object.is(batch.values[r * names.length + c], want)) differing.push(`${input.post.id} ${name}: ${batch.values[r * names.length + c]} != ${want}`);
-        });
-      });
-      expect(differing).toEqual([]);
+      expect(differingValues(buildFeatureBatch(names, inputs).values, names, inputs)).toEqual([]);
     }
 
     // A kept row belongs to its post object: another post with other values gets its own.
