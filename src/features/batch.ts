@@ -81,7 +81,7 @@ const free: ArrayBuffer[] = [];
 /**
  * Builds a batch like `buildFeatureBatch` in a reused buffer, runs `use` on it, and takes the buffer back once the
  * promise `use` returns has settled: `use` (a ranker's `score`) must not keep the batch beyond that. A cold home
- * request's batch is ~400 KB (1,500 rows x 35 features x 8 bytes); allocating one per request made V8 collect its
+ * request's batch is ~330 KB (1,200 rows x 35 features x 8 bytes); allocating one per request made V8 collect its
  * heap (the whole corpus) more often.
  */
 export async function withFeatureBatch<T>(features: readonly string[], inputs: readonly FeatureInput[], use: (batch: FeatureBatch) => Promise<T>): Promise<T> {

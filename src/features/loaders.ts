@@ -18,7 +18,7 @@ export interface Loaders {
   /**
    * Many posts in one store read (one MGET), in the order of `ids`: what the pipeline hydrates its candidates with.
    * The same as `posts.loadMany(ids)` without a promise and a cache entry per key (a cold home request hydrates
-   * ~1,500 posts); later `posts.load` calls for these ids are answered from what this read, without the store.
+   * ~1,200 posts); later `posts.load` calls for these ids are answered from what this read, without the store.
    */
   hydratePosts(ids: readonly string[]): Promise<(Post | null)[]>;
   /**

@@ -426,7 +426,7 @@ export function postFeatureRow(post: Post): Float64Array {
 /**
  * Writes a post's post-scoped features into a feature batch: for each k, `out[at + columns[k]] = row[slots[k]]`, where
  * `row` is `postFeatureRow(post)`. A post read from a table is read in place, without the view `postFeatureRow`
- * makes: a cold home request fills ~1,500 rows, and a view per row was that many short-lived objects.
+ * makes: a cold home request fills ~1,200 rows, and a view per row was that many short-lived objects.
  */
 export function writePostFeatures(post: Post, slots: Int32Array, columns: Int32Array, out: Float64Array, at: number): void {
   const table = PostTable.tableOf(post);
