@@ -61,33 +61,21 @@ export class PostTable {
 
   /**
    * The post at `row`, built now: equal, field by field, to the post added there. `id`, when the caller holds the
-   * row's id already (`get`), is used as is instead of being read again.
+   * row's id already (`get`), is used as is instead of being read again. Its text fields (title, url, permalink) are
+   * read from the table when first asked for (see `TablePost`).
    */
   post(row: number, id?: string): Post {
     const { text, communityNames, domainNames } = this.c;
     const { f64, i32 } = this;
     const n = row * STRIDE;
     const m = row * I32_STRIDE;
-    const at = f64[n + KEY_AT]!;
-    const idLength = i32[m + KEY_LENGTH]!;
-    const titleLength = i32[m + TITLE_LENGTH]!;
-    const urlLength = i32[m + URL_LENGTH]!;
-    const permalinkLength = i32[m + PERMALINK_LENGTH]!;
-    const titleAt = at + idLength;
-    const urlAt = titleAt + titleLength;
-    const permalinkAt = urlAt + Math.max(0, urlLength);
-    const permalink = permalinkLength === NULL ? null : text.read(permalinkAt, permalinkLength);
-    const url = urlLength === NULL ? null : urlLength === SAME_AS_PERMALINK ? permalink : text.read(urlAt, urlLength);
     const d = i32[m + DOMAIN]!;
     const flags = i32[m + FLAGS]!;
     return new TablePost(
       this,
       row,
-      id ?? text.read(at, idLength),
+      id ?? text.read(f64[n + KEY_AT]!, i32[m + KEY_LENGTH]!),
       communityNames[i32[m + COMMUNITY]!]!,
-      text.read(titleAt, titleLength),
-      url,
-      permalink,
       f64[n + SCORE]!,
       f64[n + UPS]!,
       f64[n + DOWNS]!,
@@ -98,9 +86,41 @@ export class PostTable {
       (flags & IS_SELF) !== 0,
     );
   }
+
+  /** The title of the post at `row`. */
+  title(row: number): string {
+    const m = row * I32_STRIDE;
+    return this.c.text.read(this.f64[row * STRIDE + KEY_AT]! + this.i32[m + KEY_LENGTH]!, this.i32[m + TITLE_LENGTH]!);
+  }
+
+  /** The permalink of the post at `row`, or null. */
+  permalink(row: number): string | null {
+    const m = row * I32_STRIDE;
+    const length = this.i32[m + PERMALINK_LENGTH]!;
+    if (length === NULL) return null;
+    const urlLength = this.i32[m + URL_LENGTH]!;
+    const at = this.f64[row * STRIDE + KEY_AT]! + this.i32[m + KEY_LENGTH]! + this.i32[m + TITLE_LENGTH]! + Math.max(0, urlLength);
+    return this.c.text.read(at, length);
+  }
+
+  /** The url of the post at `row`, or null. */
+  url(row: number): string | null {
+    const m = row * I32_STRIDE;
+    const length = this.i32[m + URL_LENGTH]!;
+    if (length === NULL) return null;
+    if (length === SAME_AS_PERMALINK) return this.permalink(row);
+    return this.c.text.read(this.f64[row * STRIDE + KEY_AT]! + this.i32[m + KEY_LENGTH]! + this.i32[m + TITLE_LENGTH]!, length);
+  }
 }
 
-/** A post read from a `PostTable`: its fields are own enumerable properties, as a post literal's; the origin is private. */
+/**
+ * A post read from a `PostTable`. Its numbers, flags, id, community and domain are own enumerable properties, as a
+ * post literal's; its text (title, url, permalink) is read from the table when a getter asks for it, and not before.
+ * Why: a cold home request reads ~1,200 posts and uses the text of the 25 it serves. Three strings per post built
+ * eagerly were 3,600 small objects per request that lived until it ended, and every young-generation collection
+ * (one per ~8 cold requests, each promoting what the requests in flight hold) copied them.
+ * `toJSON` gives the whole post, so JSON (logs, exports) sees what a post literal would.
+ */
 class TablePost implements Post {
   readonly #table: PostTable;
   readonly #row: number;
@@ -110,9 +130,6 @@ class TablePost implements Post {
     row: number,
     readonly id: string,
     readonly community: string,
-    readonly title: string,
-    readonly url: string | null,
-    readonly permalink: string | null,
     readonly score: number,
     readonly ups: number,
     readonly downs: number,
@@ -126,6 +143,22 @@ class TablePost implements Post {
     this.#row = row;
   }
 
+  get title(): string {
+    return this.#table.title(this.#row);
+  }
+
+  get url(): string | null {
+    return this.#table.url(this.#row);
+  }
+
+  get permalink(): string | null {
+    return this.#table.permalink(this.#row);
+  }
+
+  toJSON(): Post {
+    return plainPost(this);
+  }
+
   static tableOf(post: TablePost): PostTable {
     return post.#table;
   }
@@ -133,6 +166,25 @@ class TablePost implements Post {
   static rowOf(post: TablePost): number {
     return post.#row;
   }
+}
+
+/** A post as a plain object literal, every field its own property (a table's post reads its text now). */
+export function plainPost(p: Post): Post {
+  return {
+    id: p.id,
+    community: p.community,
+    title: p.title,
+    url: p.url,
+    permalink: p.permalink,
+    score: p.score,
+    ups: p.ups,
+    downs: p.downs,
+    numComments: p.numComments,
+    createdUtc: p.createdUtc,
+    domain: p.domain,
+    over18: p.over18,
+    isSelf: p.isSelf,
+  };
 }
 
 const NULL = -1;
