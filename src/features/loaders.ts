@@ -19,11 +19,13 @@ export interface Loaders {
    * Many posts in one store read (one MGET), in the order of `ids`: what the pipeline hydrates its candidates with.
    * The same as `posts.loadMany(ids)` without a promise and a cache entry per key (a cold home request hydrates
    * ~1,200 posts); later `posts.load` calls for these ids are answered from what this read, without the store.
+   * A store that answers posts in process (`Store.peekPost`, the embedded store) is asked again instead: the
+   * request keeps none of them, so the ~1,200 candidates it ranked die young instead of living until it ends.
    */
   hydratePosts(ids: readonly string[]): Promise<(Post | null)[]>;
   /**
-   * A post or community this request has read already, without a promise; undefined when it has not (then use the
-   * loader). Field resolvers answer from these when they can: a resolver that returns a value instead of a promise
+   * A post or community this request has read already (any post, when the store answers in process: see
+   * `hydratePosts`), without a promise; undefined when it has not (then use the loader). Field resolvers answer from these when they can: a resolver that returns a value instead of a promise
    * keeps GraphQL's execution synchronous for that field (a cold home page resolves 25 posts and their communities).
    */
   peekPost(id: string): Post | null | undefined;
@@ -37,8 +39,11 @@ export function createLoaders(store: Store, profiles: ViewerProfiles): Loaders {
   const communities = new Map<string, Community | null>();
   const readPosts = (ids: readonly string[]) =>
     withSpan('features.posts', { 'batch.size': ids.length, 'store.kind': store.kind }, () => store.getPosts(ids));
+  /** The store's own in-process answer, when it has one: then bulk reads are not kept here (see `hydratePosts`). */
+  const inProcess = store.peekPost ? (id: string) => store.peekPost!(id) : null;
   return {
     posts: new DataLoader<string, Post | null>(async (ids) => {
+      if (inProcess) return ids.map(inProcess);
       if (hydrated.size === 0) return readPosts(ids);
       const missing = ids.filter((id) => !hydrated.has(id));
       const read = missing.length > 0 ? await readPosts(missing) : [];
@@ -46,6 +51,7 @@ export function createLoaders(store: Store, profiles: ViewerProfiles): Loaders {
       return ids.map((id) => (hydrated.has(id) ? hydrated.get(id)! : fromStore.get(id)!));
     }),
     async hydratePosts(ids) {
+      if (inProcess) return readPosts(ids);
       if (hydrated.size === 0) {
         // The first read of a request (a cold feed's candidates): nothing to skip, and the read is the answer.
         const read = await readPosts(ids);
@@ -59,7 +65,7 @@ export function createLoaders(store: Store, profiles: ViewerProfiles): Loaders {
       }
       return ids.map((id) => hydrated.get(id)!);
     },
-    peekPost: (id) => hydrated.get(id),
+    peekPost: inProcess ? (id) => hydrated.get(id) ?? inProcess(id) : (id) => hydrated.get(id),
     peekCommunity: (name) => communities.get(name),
     communities: new DataLoader<string, Community | null>((names) =>
       withSpan('features.communities', { 'batch.size': names.length, 'store.kind': store.kind }, async () => {

@@ -42,6 +42,10 @@ export class EmbeddedStore implements Store {
     return ids.map((id) => this.table.get(id));
   }
 
+  peekPost(id: string): Post | null {
+    return this.table.get(id);
+  }
+
   async getCommunities(names: readonly string[]): Promise<(Community | null)[]> {
     return names.map((n) => this.communities.get(n) ?? null);
   }

@@ -56,6 +56,12 @@ export interface Store {
   /** Posts by id; same length and order as `ids`, null where unknown. One round trip. */
   getPosts(ids: readonly string[]): Promise<(Post | null)[]>;
 
+  /**
+   * A post by id answered in process, without I/O, or null where unknown; only a store that holds every post in
+   * process has it (the embedded store). A request need not keep what such a store gave it: it can ask again.
+   */
+  peekPost?(id: string): Post | null;
+
   /** Communities by exact name; same length and order as `names`, null where unknown. One round trip. */
   getCommunities(names: readonly string[]): Promise<(Community | null)[]>;
 
