@@ -23,6 +23,8 @@ interface ColumnPlan {
   readonly communityDefs: readonly FeatureDefinition[];
   readonly computed: Int32Array;
   readonly computedDefs: readonly FeatureDefinition[];
+  /** Of the computed columns, those that read the post through its community alone (`byCommunity`). */
+  readonly byCommunity: Uint8Array;
 }
 
 const plans = new WeakMap<readonly string[], ColumnPlan>();
@@ -55,6 +57,7 @@ function columnPlan(features: readonly string[]): ColumnPlan {
     communityDefs,
     computed: Int32Array.from(computed),
     computedDefs,
+    byCommunity: Uint8Array.from(computedDefs, (d) => (d.byCommunity ? 1 : 0)),
   };
   // Rankers pass the same `features` array on every call; a caller's one-off array is simply planned again.
   plans.set(features, plan);
@@ -100,7 +103,7 @@ function fillFeatureBatch(features: readonly string[], inputs: readonly FeatureI
   const plan = columnPlan(features);
   const width = features.length;
   const rows = inputs.length;
-  const { post, postSlot, community, communitySlot, communityDefs, computed, computedDefs } = plan;
+  const { post, postSlot, community, communitySlot, communityDefs, computed, computedDefs, byCommunity } = plan;
   const nPost = post.length;
   const nCommunity = community.length;
   const nComputed = computed.length;
@@ -110,6 +113,10 @@ function fillFeatureBatch(features: readonly string[], inputs: readonly FeatureI
   let kept: Float64Array | null = null;
   let lastCommunity: Community | null = null;
   let communityRow: Float64Array | null = null;
+  // The `byCommunity` values of the previous row, reused while the community, viewer and context stay the same
+  // (candidates come in runs of one community: a subscription's posts are listed together).
+  const memo = new Float64Array(nComputed);
+  let memoFor: FeatureInput | null = null;
   for (let r = 0; r < rows; r++) {
     const input = inputs[r]!;
     const o = r * width;
@@ -138,7 +145,20 @@ function fillFeatureBatch(features: readonly string[], inputs: readonly FeatureI
         for (let k = 0; k < nCommunity; k++) values[o + community[k]!] = communityDefs[k]!.compute(input);
       }
     }
-    for (let k = 0; k < nComputed; k++) values[o + computed[k]!] = computedDefs[k]!.compute(input);
+    if (nComputed > 0) {
+      const reuse =
+        memoFor !== null &&
+        memoFor.post.community === input.post.community &&
+        memoFor.viewer === input.viewer &&
+        memoFor.contextCommunity === input.contextCommunity &&
+        memoFor.contextTokens === input.contextTokens;
+      for (let k = 0; k < nComputed; k++) {
+        if (byCommunity[k] === 0) values[o + computed[k]!] = computedDefs[k]!.compute(input);
+        else if (reuse) values[o + computed[k]!] = memo[k]!;
+        else values[o + computed[k]!] = memo[k] = computedDefs[k]!.compute(input);
+      }
+      if (!reuse) memoFor = input;
+    }
   }
   return { features, rows, values };
 }

@@ -65,6 +65,12 @@ export interface FeatureDefinition {
    * viewer, `context` features the post and the feed's context post. A feature must read nothing beyond its scope.
    */
   readonly scope: FeatureScope;
+  /**
+   * For `viewer` and `context` features: the value reads the post through its community alone (`post.community`),
+   * so a batch computes it once per run of candidates of one community instead of once per candidate (see
+   * src/features/batch.ts). A feature marked so must read no other field of the post.
+   */
+  readonly byCommunity?: boolean;
   /** The value for one candidate; NaN when missing. Bools are 0 or 1. */
   readonly compute: (input: FeatureInput) => number;
 }
@@ -128,6 +134,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: "The viewer's affinity for the post's community, in [0, 1]; 0 when not subscribed.",
     missing: 'signed-out request (no viewer)',
     scope: 'viewer',
+    byCommunity: true,
     compute: ({ post, viewer }) => (viewer ? (viewer.affinity.get(post.community) ?? 0) : NaN),
   },
   {
@@ -323,6 +330,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: "Whether the viewer subscribes to the post's community.",
     missing: 'signed-out request (no viewer)',
     scope: 'viewer',
+    byCommunity: true,
     compute: ({ post, viewer }) => (viewer ? bool(viewer.affinity.has(post.community)) : NaN),
   },
   {
@@ -331,6 +339,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: "Rank of the post's community among the viewer's subscriptions (1 = strongest affinity).",
     missing: 'signed out, or the viewer does not subscribe to the community',
     scope: 'viewer',
+    byCommunity: true,
     compute: ({ post, viewer }) => (viewer ? (affinityRanks(viewer).get(post.community) ?? NaN) : NaN),
   },
   {
@@ -339,6 +348,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: 'How many communities the viewer subscribes to.',
     missing: 'signed-out request (no viewer)',
     scope: 'viewer',
+    byCommunity: true,
     compute: ({ viewer }) => (viewer ? viewer.subscriptions.length : NaN),
   },
   {
@@ -347,6 +357,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: 'Whether the viewer opted in to over-18 posts.',
     missing: 'signed-out request (no viewer)',
     scope: 'viewer',
+    byCommunity: true,
     compute: ({ viewer }) => (viewer ? bool(viewer.showNsfw) : NaN),
   },
   {
@@ -355,6 +366,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
     description: "Whether the post is in the context post's community.",
     missing: 'the feed has no post context',
     scope: 'context',
+    byCommunity: true,
     compute: ({ post, contextCommunity }) => (contextCommunity ? bool(post.community === contextCommunity) : NaN),
   },
 ];

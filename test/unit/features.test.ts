@@ -127,6 +127,18 @@ describe('feature registry', () => {
         expect(differingValues(batch.values, names, inputs)).toEqual([]);
       }
     }
+    // Runs of one community (as candidate sources list them, where a batch reuses per-community values) with the
+    // viewer and the context changing inside a run: a value computed for one viewer or context is never reused for another.
+    const other = deriveViewerProfile('feature-viewer-2', corpus.communities);
+    const byCommunity = [...corpus.posts.slice(0, 600)].sort((a, b) => (a.community < b.community ? -1 : a.community > b.community ? 1 : 0));
+    const runs: FeatureInput[] = byCommunity.map((p, i) => ({
+      post: p,
+      community: communities.get(p.community) ?? null,
+      viewer: [viewer, viewer, other, null][i % 4]!,
+      contextTokens: i % 5 < 2 ? new Set(titleTokens(context.title)) : null,
+      contextCommunity: i % 5 < 2 ? context.community : i % 5 === 2 ? p.community : null,
+    }));
+    expect(differingValues(buildFeatureBatch(names, runs).values, names, runs)).toEqual([]);
     // Posts read from embedded stores (a post object per read, its kept row found by table and row), one store's rows
     // all kept at seeding and one's computed on first use, mixed with plain posts and in runs of one community.
     const kept = new EmbeddedStore();
