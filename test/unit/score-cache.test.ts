@@ -38,6 +38,31 @@ describe('scored list cache', () => {
     expect(await cache.get('k')).toEqual(odd);
   });
 
+  test('communities and domains repeat as codes: a list of 70,000 items (wider codes) reads back exactly', async () => {
+    const cache = new ScoreCache(new EmbeddedStore());
+    const n = 70_000;
+    const big = list({
+      ids: Array.from({ length: n }, (_, i) => `p${i}`),
+      scores: Array.from({ length: n }, (_, i) => n - i),
+      communities: Array.from({ length: n }, (_, i) => `c${i % 70_000}`),
+      domains: Array.from({ length: n }, (_, i) => (i % 3 === 0 ? null : `d${i % 5}.com`)),
+    });
+    await cache.put('big', big, 60);
+    expect(await cache.get('big')).toEqual(big);
+  });
+
+  test('an entry whose codes do not fit its names reads as a miss, not as wrong communities', async () => {
+    const store = new EmbeddedStore();
+    const cache = new ScoreCache(store);
+    const packr = new Packr({ useRecords: false });
+    await cache.put('k', list(), 60);
+    const stored = packr.unpack((await store.getSnapshot('scores:k'))!) as unknown[];
+    expect(stored[0]).toBe(3);
+    stored[4] = ['pics']; // fewer community names than the codes number
+    await store.putSnapshot('scores:k', packr.pack(stored), 60);
+    expect(await cache.get('k')).toBeNull();
+  });
+
   test('entries of the earlier plain format still read; unknown formats read as misses', async () => {
     const store = new EmbeddedStore();
     const cache = new ScoreCache(store);
