@@ -179,6 +179,10 @@ describe('CSRF and error masking', () => {
       store.getPosts = async () => {
         throw new TypeError('internal detail: /srv/secret/path.js line 42');
       };
+      // Post reads after hydration ask the embedded store in process: they fail the same way.
+      store.peekPost = () => {
+        throw new TypeError('internal detail: /srv/secret/path.js line 42');
+      };
       return store;
     };
     for (const [env, shows] of [['production', false], ['test', false], ['development', true]] as const) {
