@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { GatewayError } from '../errors';
 
@@ -18,10 +19,11 @@ const MAX_USER_ID_LENGTH = 128;
  * asymmetric algorithms are refused, and requires `sub`; `exp` is enforced when present.
  */
 export class TokenService {
-  private readonly key: Uint8Array;
+  /** A key object, made once: given bytes, jose imports them into a new key object on every sign and verify. */
+  private readonly key: KeyObject;
 
   constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async sign(userId: string, opts: { roles?: readonly string[]; expiresIn?: string | number } = {}): Promise<string> {

@@ -8,7 +8,7 @@ import type { ViewerState } from '../filters/viewer-state';
 import { buildFeatureBatch } from '../features/batch';
 import { FEATURES, type FeatureInput } from '../features/registry';
 import type { FeatureLog } from '../mle/feature-log';
-import { diversify } from '../selectors/diversity';
+import { diversifyBy } from '../selectors/diversity';
 import type { Post } from '../content';
 import { GatewayError } from '../errors';
 import type { Loaders } from '../features/loaders';
@@ -436,8 +436,11 @@ export class FeedService {
       let diversityDropped = 0;
       let diversified = false;
       if (pipeline.diversity && plan.kind === 'single' && !plan.explicit) {
-        const { order, dropped } = diversify(
-          keep.map((i) => ({ community: scored.communities[i]!, domain: scored.domains[i] ?? null })),
+        const kept = keep;
+        const { order, dropped } = diversifyBy(
+          kept.length,
+          (j) => scored.communities[kept[j]!]!,
+          (j) => scored.domains[kept[j]!] ?? null,
           pipeline.diversity,
           this.opts.snapshotMaxItems,
         );

@@ -95,7 +95,8 @@ export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps, dead
           try {
             const ids = await underDeadline((signal) => source.fetch(req, deps.store, step.limit, signal), budget);
             s.setAttributes({ 'candidates.count': ids.length, 'candidates.outcome': 'ok' });
-            return ids.slice(0, step.limit);
+            // A source past its limit is cut to it; one within it is used as it is (no copy of ~1,000 ids).
+          return ids.length > step.limit ? ids.slice(0, step.limit) : ids;
           } catch (err) {
             s.setAttribute('candidates.outcome', err instanceof SourceTimeout ? 'timeout' : 'error');
             throw err;
@@ -156,7 +157,9 @@ export async function featureInputs(
   req: { viewer: ViewerProfile | null; contextPost: Post | null },
   loaders: Loaders,
 ): Promise<FeatureInput[]> {
-  const names = [...new Set(posts.map((p) => p.community))];
+  const distinct = new Set<string>();
+  for (const p of posts) distinct.add(p.community);
+  const names = [...distinct];
   const loaded = await loaders.communities.loadMany(names);
   const communities = new Map<string, Community | null>();
   loaded.forEach((c, i) => communities.set(names[i]!, c instanceof Error ? null : c));
