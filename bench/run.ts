@@ -38,7 +38,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { TokenService } from '../src/auth/tokens';
-import { loadConfig, repoRoot } from '../src/config';
+import { loadConfig, NODE_FLAGS, repoRoot } from '../src/config';
 // The same private redis-server the tests use (own port and folder, stopped by its pid).
 import { freePort, startRedisServer, type TestRedis as BenchRedis } from '../test/helpers/redis-server';
 
@@ -198,7 +198,7 @@ async function startGateway(backend: Backend, dataset: DatasetChoice, redisUrl: 
   if (backend === 'redis') env.REDIS_URL = redisUrl!;
 
   const started = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [GATEWAY_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, GATEWAY_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const lines: string[] = [];
   const warnings: string[] = [];

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { NODE_FLAGS } from '../../src/config';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const MAIN = path.join(ROOT, 'dist/src/main.js');
@@ -23,7 +24,7 @@ export function mainEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Starts dist/src/main.js and resolves once it logs the address it serves. */
 export function startMain(extra: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN], { env: mainEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: mainEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stdout = '';
   let stderr = '';

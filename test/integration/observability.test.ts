@@ -14,7 +14,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { TokenService } from '../../src/auth/tokens';
 import { createRemoteSource } from '../../src/candidates/remote';
-import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/config';
+import { DEVELOPMENT_JWT_SECRET, loadConfig, NODE_FLAGS } from '../../src/config';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../../src/pipeline/feeds';
 import { createLogger } from '../../src/telemetry/logger';
@@ -505,7 +505,7 @@ interface Spawned {
 
 /** Starts the built gateway and resolves once it logs the address it serves. */
 function spawnGateway(env: Record<string, string>): Promise<Spawned> {
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', RANKERS_WATCH: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

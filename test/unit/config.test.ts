@@ -1,4 +1,6 @@
-import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, NODE_FLAGS, repoRoot } from '../../src/config';
 
 describe('configuration', () => {
   test('defaults: port 4000 on loopback, embedded store, synthetic data, development secret', () => {
@@ -27,5 +29,16 @@ describe('configuration', () => {
 
   test('an empty variable counts as unset', () => {
     expect(loadConfig({ REDIS_URL: '', PORT: '' })).toMatchObject({ redisUrl: null, port: 4000 });
+  });
+
+  test('npm start and the Dockerfile start the gateway with NODE_FLAGS, in front of the entry point', () => {
+    expect(NODE_FLAGS.length).toBeGreaterThan(0);
+    const start = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    expect(start).toBe(['node', ...NODE_FLAGS, 'dist/src/main.js'].join(' '));
+    const cmd = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('CMD '))
+      .pop()!;
+    expect(JSON.parse(cmd.slice(4))).toEqual(['node', ...NODE_FLAGS, 'dist/src/main.js']);
   });
 });
