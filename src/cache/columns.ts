@@ -1,8 +1,8 @@
 /**
  * Per-item columns of the cached lists (scored lists, page snapshots) in a compact stored form: strings joined into
- * one, repeated strings as a dictionary and a code per item, numbers as float64 bytes. A home feed's list has ~1,500 items; msgpack arrays of that many strings and floats
- * cost several times more to encode and decode than one string and one byte array, and are no more exact (the bytes
- * are the float64 values).
+ * one, repeated strings as a dictionary and a code per item, numbers as float64 bytes. A home feed's list has ~1,000
+ * items; msgpack arrays of that many strings and floats cost several times more to encode and decode than one string
+ * and one byte array, and are no more exact (the bytes are the float64 values).
  */
 
 /** Joins the per-item strings: post ids, community names and domains never hold a line feed (checked when joining). */

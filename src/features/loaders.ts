@@ -25,8 +25,9 @@ export interface Loaders {
   hydratePosts(ids: readonly string[]): Promise<(Post | null)[]>;
   /**
    * A post or community this request has read already (any post, when the store answers in process: see
-   * `hydratePosts`), without a promise; undefined when it has not (then use the loader). Field resolvers answer from these when they can: a resolver that returns a value instead of a promise
-   * keeps GraphQL's execution synchronous for that field (a cold home page resolves 25 posts and their communities).
+   * `hydratePosts`), without a promise; undefined when it has not (then use the loader). Field resolvers answer
+   * from these when they can: a resolver that returns a value instead of a promise keeps GraphQL's execution
+   * synchronous for that field (a cold home page resolves 25 posts and their communities).
    */
   peekPost(id: string): Post | null | undefined;
   peekCommunity(name: string): Community | null | undefined;

@@ -96,7 +96,7 @@ export function gatherCandidates(req: CandidateRequest, deps: PipelineDeps, dead
             const ids = await underDeadline((signal) => source.fetch(req, deps.store, step.limit, signal), budget);
             s.setAttributes({ 'candidates.count': ids.length, 'candidates.outcome': 'ok' });
             // A source past its limit is cut to it; one within it is used as it is (no copy of ~1,000 ids).
-          return ids.length > step.limit ? ids.slice(0, step.limit) : ids;
+            return ids.length > step.limit ? ids.slice(0, step.limit) : ids;
           } catch (err) {
             s.setAttribute('candidates.outcome', err instanceof SourceTimeout ? 'timeout' : 'error');
             throw err;

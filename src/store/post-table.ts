@@ -95,21 +95,24 @@ export class PostTable {
 
   /** The permalink of the post at `row`, or null. */
   permalink(row: number): string | null {
-    const m = row * I32_STRIDE;
-    const length = this.i32[m + PERMALINK_LENGTH]!;
+    const length = this.i32[row * I32_STRIDE + PERMALINK_LENGTH]!;
     if (length === NULL) return null;
-    const urlLength = this.i32[m + URL_LENGTH]!;
-    const at = this.f64[row * STRIDE + KEY_AT]! + this.i32[m + KEY_LENGTH]! + this.i32[m + TITLE_LENGTH]! + Math.max(0, urlLength);
-    return this.c.text.read(at, length);
+    // A url equal to the permalink is not stored twice: its length is SAME_AS_PERMALINK (negative), and it takes no room.
+    return this.c.text.read(this.urlAt(row) + Math.max(0, this.i32[row * I32_STRIDE + URL_LENGTH]!), length);
   }
 
   /** The url of the post at `row`, or null. */
   url(row: number): string | null {
-    const m = row * I32_STRIDE;
-    const length = this.i32[m + URL_LENGTH]!;
+    const length = this.i32[row * I32_STRIDE + URL_LENGTH]!;
     if (length === NULL) return null;
     if (length === SAME_AS_PERMALINK) return this.permalink(row);
-    return this.c.text.read(this.f64[row * STRIDE + KEY_AT]! + this.i32[m + KEY_LENGTH]! + this.i32[m + TITLE_LENGTH]!, length);
+    return this.c.text.read(this.urlAt(row), length);
+  }
+
+  /** Where the url of the post at `row` starts in the text: after its id and its title. */
+  private urlAt(row: number): number {
+    const m = row * I32_STRIDE;
+    return this.f64[row * STRIDE + KEY_AT]! + this.i32[m + KEY_LENGTH]! + this.i32[m + TITLE_LENGTH]!;
   }
 }
 
