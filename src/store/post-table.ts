@@ -172,7 +172,7 @@ class TablePost implements Post {
 }
 
 /** A post as a plain object literal, every field its own property (a table's post reads its text now). */
-export function plainPost(p: Post): Post {
+function plainPost(p: Post): Post {
   return {
     id: p.id,
     community: p.community,
