@@ -66,7 +66,8 @@ export function createLoaders(store: Store, profiles: ViewerProfiles): Loaders {
       }
       return ids.map((id) => hydrated.get(id)!);
     },
-    peekPost: inProcess ? (id) => hydrated.get(id) ?? inProcess(id) : (id) => hydrated.get(id),
+    // With an in-process store nothing is kept in `hydrated` (see hydratePosts): the store answers.
+    peekPost: inProcess ?? ((id) => hydrated.get(id)),
     peekCommunity: (name) => communities.get(name),
     communities: new DataLoader<string, Community | null>((names) =>
       withSpan('features.communities', { 'batch.size': names.length, 'store.kind': store.kind }, async () => {
