@@ -10,10 +10,9 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-# onnxruntime-node's install script would download CUDA libraries; the CPU library ships inside the package.
-ENV ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /app
-# Dependencies first, so editing sources reuses this layer. .npmrc carries the project's npm settings.
+# Dependencies first, so editing sources reuses this layer. .npmrc and package.json's allowScripts tell
+# onnxruntime-node's install script to skip its CUDA download (the CPU library ships inside the package).
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -23,7 +22,6 @@ RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    ONNXRUNTIME_NODE_INSTALL=skip \
     HOST=0.0.0.0 \
     PORT=4000
 WORKDIR /app
