@@ -1,6 +1,11 @@
-import { Mutation, Query } from './query';
+import type { Resolvers } from './generated/types';
+import { Mutation } from './mutation';
+import { Query } from './query';
 import { DateTime } from './scalars';
-import { FeedConnection, FeedEdge, Post, RankedItem, RankerComparisonType, RankShift } from './types';
+import { FeedConnection, FeedEdge, Post, RankedItem, RankerComparison, RankShift } from './types';
 
 /** Resolvers are thin: they read arguments and context, call the feed service, and shape the answer. */
-export const resolvers = { Query, Mutation, DateTime, FeedConnection, FeedEdge, Post, RankerComparison: RankerComparisonType, RankedItem, RankShift };
+export const resolvers: Resolvers = { Query, Mutation, DateTime, FeedConnection, FeedEdge, Post, RankerComparison, RankedItem, RankShift };
+
+export { feedPage, feedResolver } from './feeds';
+export type { GatewayContext } from './context';

@@ -1,26 +1,8 @@
-import type { GatewayContext } from '../src/context';
-import type { RankedBy } from '../src/feed/service';
+import type { RankedBy } from '../src/feed/page';
+import type { GatewayContext } from './context';
+import type { RankerView } from './parents';
 import type { Ranker } from '../src/rankers/ranker';
 import type { Variant } from '../src/rankers/registry';
-
-/** The GraphQL `Ranker` shape, built from a configured variant, a feed's rankedBy, or a bare ranker. */
-export interface RankerView {
-  id: string;
-  version: string | null;
-  description: string;
-  features: readonly string[];
-  kind: string | null;
-  public: boolean;
-  status: 'LOADED' | 'STALE' | 'FAILED' | 'VIRTUAL';
-  loadedAt: Date | null;
-  lastError: string | null;
-  fallback: string | null;
-  shadows: readonly string[];
-  experiment: string | null;
-  bucket: string | null;
-  fallbackFrom: string | null;
-  fallbackReason: string | null;
-}
 
 export function variantView(v: Variant): RankerView {
   return {

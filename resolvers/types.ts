@@ -1,19 +1,24 @@
-import type { GatewayContext } from '../src/context';
 import type { Community, Post as PostRecord } from '../src/content';
 import { GatewayError } from '../src/errors';
-import type { EdgeExplanation, FeedEdgeData, FeedPage, RankerComparison } from '../src/feed/service';
-import { requireMle } from './query';
+import type { GatewayContext } from './context';
+import type { EdgeParent } from './parents';
+import type {
+  FeedConnectionResolvers,
+  FeedEdgeResolvers,
+  PostResolvers,
+  RankedItemResolvers,
+  RankerComparisonResolvers,
+  RankShiftResolvers,
+} from './generated/types';
+import { requireMle } from './arguments';
 import { rankedByView, rankerView } from './rankers';
 
-/** A feed edge as resolvers see it: the edge and the page it belongs to (for explanations). */
-type EdgeParent = FeedEdgeData & { page: FeedPage };
-
-export const FeedConnection = {
-  edges: (page: FeedPage): EdgeParent[] => page.edges.map((e) => ({ ...e, page })),
-  pageInfo: (page: FeedPage) => page.pageInfo,
-  rankedBy: (page: FeedPage, _: unknown, ctx: GatewayContext) => rankedByView(page.rankedBy, ctx),
-  totalCount: (page: FeedPage) => page.totalCount,
-  async funnel(page: FeedPage, _: unknown, ctx: GatewayContext) {
+export const FeedConnection: FeedConnectionResolvers = {
+  edges: (page): EdgeParent[] => page.edges.map((e) => ({ ...e, page })),
+  pageInfo: (page) => page.pageInfo,
+  rankedBy: (page, _, ctx) => rankedByView(page.rankedBy, ctx),
+  totalCount: (page) => page.totalCount,
+  async funnel(page, _, ctx) {
     await requireMle(ctx, 'funnel');
     const f = page.funnel;
     const counts = (r: Readonly<Record<string, number>>) => Object.entries(r).map(([name, count]) => ({ name, count }));
@@ -34,30 +39,30 @@ async function loadPost(id: string, ctx: GatewayContext): Promise<PostRecord> {
   return post;
 }
 
-export const FeedEdge = {
-  node: (edge: EdgeParent, _: unknown, ctx: GatewayContext) => postOf(edge.postId, ctx),
-  async explanation(edge: EdgeParent, _: unknown, ctx: GatewayContext): Promise<EdgeExplanation | null> {
+export const FeedEdge: FeedEdgeResolvers = {
+  node: (edge, _, ctx) => postOf(edge.postId, ctx),
+  async explanation(edge, _, ctx) {
     await requireMle(ctx, 'explanation');
     return (await edge.page.explain()).get(edge.postId) ?? null;
   },
 };
 
-export const RankerComparisonType = {
-  a: (c: RankerComparison, _: unknown, ctx: GatewayContext) => ({ ranker: rankerView(c.a.ranker, ctx), items: c.a.top }),
-  b: (c: RankerComparison, _: unknown, ctx: GatewayContext) => ({ ranker: rankerView(c.b.ranker, ctx), items: c.b.top }),
+export const RankerComparison: RankerComparisonResolvers = {
+  a: (c, _, ctx) => ({ ranker: rankerView(c.a.ranker, ctx), items: [...c.a.top] }),
+  b: (c, _, ctx) => ({ ranker: rankerView(c.b.ranker, ctx), items: [...c.b.top] }),
 };
 
-export const RankedItem = {
-  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => postOf(item.postId, ctx),
+export const RankedItem: RankedItemResolvers = {
+  post: (item, _, ctx) => postOf(item.postId, ctx),
 };
 
-export const RankShift = {
-  post: (item: { postId: string }, _: unknown, ctx: GatewayContext) => postOf(item.postId, ctx),
+export const RankShift: RankShiftResolvers = {
+  post: (item, _, ctx) => postOf(item.postId, ctx),
 };
 
-export const Post = {
-  createdAt: (p: PostRecord) => p.createdUtc,
-  community(p: PostRecord, _: unknown, ctx: GatewayContext): Community | Promise<Community> {
+export const Post: PostResolvers = {
+  createdAt: (p) => p.createdUtc,
+  community(p, _, ctx): Community | Promise<Community> {
     const known = ctx.loaders.peekCommunity(p.community);
     if (known) return known;
     return ctx.loaders.communities.load(p.community).then((c) => c ?? unknownCommunity(p.community));

@@ -3,14 +3,14 @@ import { buildCandidateIndexes } from './candidates/indexes';
 import type { Config } from './config';
 import type { Corpus, DatasetInfo } from './content';
 import { loadCorpus } from './dataset';
-import { EmbeddedViewerState, RedisViewerState } from './filters/viewer-state';
-import { MemoryFeatureLog, RedisFeatureLog } from './mle/feature-log';
+import { FEED_PIPELINES } from './pipeline/feeds';
+import { validatePipelines } from './pipeline/validate';
 import { loadRankerFile, type RankerRegistry } from './rankers/registry';
 import { createGateway, type Gateway } from './server';
 import { EmbeddedStore } from './store/embedded';
 import { keepPostFeatures } from './features/registry';
 import { RedisStore } from './store/redis';
-import { redactRedisUrl } from './store/connection';
+import { redactRedisUrl } from './redis-url';
 import type { SeedData, Store } from './store/store';
 import type { Logger } from './telemetry/logger';
 
@@ -62,14 +62,7 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
     await seedEmbeddedStore(store, corpus);
     return { store, info: corpus.info };
   }
-  const store = new RedisStore({
-    url: config.redisUrl,
-    keyPrefix: config.redisKeyPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-    breaker: { failureThreshold: config.redisBreakerFailures, cooldownMs: config.redisBreakerCooldownMs },
-    featureIndex: { maxPosts: config.featureCachePosts, ttlMs: config.featureCacheTtlSeconds * 1000 },
-    logger,
-  });
+  const store = redisStoreOf(config, logger);
   try {
     await store.connect();
     const held = await store.datasetInfo();
@@ -98,19 +91,43 @@ export async function openStore(config: Config, logger: Logger): Promise<{ store
   }
 }
 
+function redisStoreOf(config: Config, logger: Logger): RedisStore {
+  if (!config.redisUrl) throw new Error('REDIS_URL is not set');
+  return new RedisStore({
+    url: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    breaker: { failureThreshold: config.redisBreakerFailures, cooldownMs: config.redisBreakerCooldownMs },
+    featureIndex: { maxPosts: config.featureCachePosts, ttlMs: config.featureCacheTtlSeconds * 1000 },
+    logger,
+  });
+}
+
+/** The configured Redis store, connected as the gateway connects, without seeding anything (for tools). */
+export async function connectRedisStore(config: Config, logger: Logger): Promise<RedisStore> {
+  const store = redisStoreOf(config, logger);
+  try {
+    await store.connect();
+    return store;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
 /** Everything `npm start` does before listening: store, rankers, tokens, and the HTTP server. */
 export async function startGateway(config: Config, logger: Logger): Promise<{ gateway: Gateway; store: Store; rankers: RankerRegistry; info: DatasetInfo; url: string }> {
   const rankers = await loadRankerFile(config.rankersConfigPath, logger);
   for (const v of rankers.list()) if (v.status !== 'LOADED') logger.error({ ranker: v.id, err: v.lastError }, 'ranker variant did not load');
+  // Before the corpus is loaded: a feed naming a ranker, source or filter that does not exist stops start-up at once.
+  validatePipelines(FEED_PIPELINES, rankers);
   // Edits to the configuration and new model files are picked up while serving.
   if (config.watchRankers) rankers.watch();
   const { store, info } = await openStore(config, logger);
   const tokens = new TokenService(config.jwtSecret);
   // The demo token only exists outside production, signed with the development secret or the configured one.
   const demoToken = config.env !== 'production' && config.graphiql ? await tokens.sign('demo-viewer') : null;
-  const viewerState = store instanceof RedisStore ? new RedisViewerState(store.redis, config.redisKeyPrefix) : new EmbeddedViewerState();
-  const featureLog = store instanceof RedisStore ? new RedisFeatureLog(store.redis, `${config.redisKeyPrefix}featurelog`) : new MemoryFeatureLog();
-  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken, viewerState, featureLog });
+  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken });
   const address = await gateway.listen();
   // Listening on every interface: show an address a browser on this machine can open.
   const wildcard = address.address === '0.0.0.0' || address.address === '::';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseRedisTarget } from './store/connection';
+import { parseRedisTarget } from './redis-url';
 
 /**
  * The gateway's whole configuration. This is the only module that reads `process.env`; everything else receives a
@@ -74,7 +74,7 @@ export interface Config {
    */
   readonly tracesSampler: { readonly kind: TracesSamplerKind; readonly ratio: number };
   /**
-   * Replayed responses (src/cache/responses.ts): `RESPONSE_CACHE_MB` of memory (default 64; 0 turns replays off) and
+   * Replayed responses (src/http/replay.ts): `RESPONSE_CACHE_MB` of memory (default 64; 0 turns replays off) and
    * `RESPONSE_CACHE_TTL_MS`, the longest a response is replayed (default 5000; 0 turns replays off). Another
    * instance's refresh of a session sharing Redis is seen here within that time.
    */

@@ -63,9 +63,9 @@ async function main(): Promise<void> {
     }
     logger.info('requests in flight finished; closing');
     const cleanup = (async () => {
-      // A shadow scoring left running past the grace is abandoned: it never affects an answer.
-      // So do snapshot writes still on their way (a session stored after its answer went out).
-      await Promise.race([Promise.all([gateway.feeds.shadowsIdle(), gateway.feeds.writesIdle()]), delay(Math.max(0, deadline - Date.now()))]);
+      // Side effects (shadow scoring, the feature log) and snapshot writes still on their way get what is left of the
+      // grace; past it they are abandoned: they never affect an answer already sent.
+      await Promise.race([gateway.feeds.idle(), delay(Math.max(0, deadline - Date.now()))]);
       await rankers.close();
       await telemetry.shutdown();
       await store.close();

@@ -3,31 +3,35 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getVariableValues, GraphQLError, type ExecutionArgs, type OperationDefinitionNode } from 'graphql';
-import { createSchema, createYoga, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { resolvers } from '../resolvers';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createSchema, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { GatewayContext } from '../resolvers/context';
+import { resolvers as gatewayResolvers } from '../resolvers';
 import type { TokenService, Viewer } from './auth/tokens';
 import { repoRoot, type Config } from './config';
-import type { GatewayContext } from './context';
-import { isGatewayError } from './errors';
 import { createLoaders } from './features/loaders';
 import { ViewerProfiles } from './features/viewer-profiles';
 import { FeedService } from './feed/service';
+import { readBodyWithin, sendRequestError } from './http/body';
+import { csrfRejection } from './http/csrf';
+import { useMetricsEndpoint, useRootRedirect } from './http/endpoints';
+import { maskedErrors } from './http/errors';
+import { useRankingExtensions, variablesAccepted } from './http/extensions';
+import { graphiqlOptions } from './http/graphiql';
+import { useReadiness } from './http/readiness';
+import { Replayer, ResponseCache } from './http/replay';
+import { FEED_PIPELINES, type FeedPipelines } from './pipeline/feeds';
 import type { RankerRegistry } from './rankers/registry';
-import type { Store } from './store/store';
-import { EmbeddedViewerState, type ViewerState } from './filters/viewer-state';
-import { MemoryFeatureLog, type FeatureLog } from './mle/feature-log';
-import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from './pipeline/feeds';
-import type { Logger } from './telemetry/logger';
-import { checkReadiness, sendReadiness } from './telemetry/health';
-import { createRequestObserver } from './telemetry/http';
-import { createMetrics, type Metrics } from './telemetry/metrics';
-import { Replayer, ResponseCache } from './cache/responses';
-import { csrfRejection, readBodyWithin, sendRequestError } from './security/http';
 import { aliasRule, depthRule, useRequestLimits } from './security/limits';
 import { loadTrustedDocuments, useTrustedDocuments } from './security/trusted-documents';
+import type { Store } from './store/store';
+import { createRequestObserver } from './telemetry/http';
+import type { Logger } from './telemetry/logger';
+import { createMetrics, type Metrics } from './telemetry/metrics';
+
+/** Resolvers as yoga's createSchema takes them. */
+type SchemaResolvers = Exclude<NonNullable<Parameters<typeof createSchema<NodeServerContext & GatewayContext>>[0]['resolvers']>, readonly unknown[]>;
 
 /** What node:http hands yoga with each request. */
 interface NodeServerContext {
@@ -43,12 +47,13 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** A token put in GraphiQL's headers so its example answers without setup; development only. */
   readonly demoToken?: string | null;
-  /** Where seen posts and viewer settings live. @default in-process */
-  readonly viewerState?: ViewerState;
-  /** Where served features are logged for training. @default in-process, bounded */
-  readonly featureLog?: FeatureLog;
   /** Feed pipelines. @default FEED_PIPELINES (src/pipeline/feeds.ts) */
-  readonly pipelines?: Readonly<Record<FeedKind, FeedPipeline>>;
+  readonly pipelines?: FeedPipelines;
+  /**
+   * More schema and resolvers, merged with schema/ and resolvers/: how a feed defined outside the repository's
+   * files (a test's, an embedding application's) gets its field.
+   */
+  readonly extensions?: { readonly typeDefs: string; readonly resolvers: SchemaResolvers };
 }
 
 export interface Gateway {
@@ -70,50 +75,21 @@ export function loadTypeDefs(dir = path.join(repoRoot, 'schema')): string {
     .join('\n');
 }
 
-const DEFAULT_QUERY = `# Welcome to the ranking gateway. Press the run button (or Ctrl-Enter).
-# In development the Headers tab below carries a demo viewer's token, so personalizedFeed answers as that viewer;
-# contextualFeed needs no token at all.
-query Feeds {
-  home: personalizedFeed(first: 5) {
-    rankedBy { id version }
-    edges { rank score node { id title score numComments createdAt community { name } } }
-    pageInfo { hasNextPage endCursor }
-  }
-  pics: contextualFeed(context: { community: "pics" }, first: 3, ranker: "top") {
-    rankedBy { id }
-    edges { rank score node { title score url } }
-  }
-  rankers { id version description }
-}
-`;
-
-const SIGNED_OUT_QUERY = `# Welcome to the ranking gateway. Press the run button (or Ctrl-Enter).
-# contextualFeed needs no token; personalizedFeed needs "Authorization: Bearer <token>" in the Headers tab.
-query Feeds {
-  pics: contextualFeed(context: { community: "pics" }, first: 5) {
-    rankedBy { id version }
-    edges { rank score node { id title score numComments createdAt community { name } } }
-    pageInfo { hasNextPage endCursor }
-  }
-  rankers { id version description }
-}
-`;
-
+/** The gateway's wiring: the feed service, GraphQL (yoga and its plugins) and the HTTP server in front of it. */
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, rankers, tokens, logger } = deps;
+  const { security } = config;
   const metrics = createMetrics();
-  const viewerState = deps.viewerState ?? new EmbeddedViewerState();
+  const pipelines = deps.pipelines ?? FEED_PIPELINES;
   const feeds = new FeedService({
     store,
     rankers,
     logger,
     metrics,
+    pipelines,
     cursorSecret: config.cursorSecret,
     snapshotTtlSeconds: config.snapshotTtlSeconds,
     snapshotMaxItems: config.snapshotMaxItems,
-    viewerState,
-    featureLog: deps.featureLog ?? new MemoryFeatureLog(),
-    pipelines: deps.pipelines,
   });
   const profiles = new ViewerProfiles(store);
   // One log line, a request id, a span (continuing an incoming traceparent) and latency metrics per HTTP request.
@@ -125,17 +101,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     quietRoutes: ['/healthz', '/readyz', '/metrics'],
   });
 
-  const { security } = config;
-  const schema = createSchema<NodeServerContext & GatewayContext>({ typeDefs: loadTypeDefs(), resolvers });
+  const schema = createSchema<NodeServerContext & GatewayContext>({
+    typeDefs: [loadTypeDefs(), ...(deps.extensions ? [deps.extensions.typeDefs] : [])],
+    resolvers: [gatewayResolvers, ...(deps.extensions ? [deps.extensions.resolvers] : [])],
+  });
   // Checked against the schema and the limits now: a bad manifest stops start-up, not a client's request.
   const trusted = security.trustedDocumentsPath
     ? loadTrustedDocuments(security.trustedDocumentsPath, schema, [depthRule(security.maxDepth), aliasRule(security.maxAliases)])
     : null;
-  if (trusted) {
-    logger.info({ documents: trusted.size, arbitraryOperations: security.allowArbitraryOperations }, 'trusted documents loaded');
-  }
+  if (trusted) logger.info({ documents: trusted.size, arbitraryOperations: security.allowArbitraryOperations }, 'trusted documents loaded');
 
-  // Replayed responses (src/cache/responses.ts): an identical feed request answered from the bytes of the last one.
+  // Replayed responses (src/http/replay.ts): an identical feed request answered from the bytes of the last one.
   const replays = new Replayer({
     cache: new ResponseCache({
       maxBytes: config.responseCache.maxBytes,
@@ -149,20 +125,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   rankers.onReload(() => replays.clear());
 
+  let server: Server;
   const yoga = createYoga<NodeServerContext, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/healthz',
     landingPage: false,
     // GraphiQL's files come from the package, not a CDN: no request leaves the machine.
     renderGraphiQL,
-    graphiql: config.graphiql
-      ? {
-          title: 'Ranking gateway',
-          defaultQuery: deps.demoToken ? DEFAULT_QUERY : SIGNED_OUT_QUERY,
-          headers: deps.demoToken ? JSON.stringify({ Authorization: `Bearer ${deps.demoToken}` }, null, 2) : undefined,
-          shouldPersistHeaders: false,
-        }
-      : false,
+    graphiql: config.graphiql ? graphiqlOptions(deps.demoToken ?? null) : false,
     logging: {
       debug: (...args: unknown[]) => logger.debug({ yoga: args.map(String) }, 'yoga'),
       info: (...args: unknown[]) => logger.info({ yoga: args.map(String) }, 'yoga'),
@@ -170,47 +141,31 @@ export function createGateway(deps: GatewayDeps): Gateway {
       error: (...args: unknown[]) => logger.error({ yoga: args.map((a) => (a instanceof Error ? a.stack : String(a))) }, 'yoga'),
     },
     plugins: [
+      useReadiness({
+        store,
+        rankers,
+        requiredRankers: Object.values(pipelines).flatMap((p) => [p.scorer.defaultRanker, p.scorer.signedOutRanker]),
+        accepting: () => server.listening,
+      }),
+      useMetricsEndpoint(metrics.registry),
+      useRootRedirect('/graphql'),
       ...(trusted ? [useTrustedDocuments(trusted, security.allowArbitraryOperations)] : []),
       useRequestLimits(security),
       useRankingExtensions(),
       observer.plugin,
       // Operations run as compiled JavaScript (graphql-jit), compiled once per parsed document (yoga keeps the
-      // documents it parsed): a cold home page's 25 edges cost ~300 field executions, each with its own resolve info,
-      // argument map and promise bookkeeping in the generic executor. graphql-jit coerces variables itself and knows
-      // nothing of @oneOf: variables graphql-js would refuse go to the standard executor, which refuses them as usual.
+      // documents it parsed): the generic executor gives every field execution its own resolve info, argument map
+      // and promise bookkeeping.
       useGraphQlJit({}, { enableIf: variablesAccepted }),
     ],
-    maskedErrors: {
-      // Development adds the original error's message and stack to a masked error; test and production never do.
-      isDev: config.env === 'development',
-      maskError(error, message, isDev) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (isGatewayError(original)) {
-          const g = error instanceof GraphQLError ? error : null;
-          return new GraphQLError(original.message, {
-            nodes: g?.nodes,
-            source: g?.source,
-            positions: g?.positions,
-            path: g?.path,
-            extensions: { ...original.details, code: original.code },
-          });
-        }
-        const masked = yogaMaskError(error, message, isDev);
-        if (masked !== error) {
-          // Unexpected: the client sees a generic INTERNAL_SERVER_ERROR, the log keeps the stack.
-          const cause = original instanceof Error ? original : error;
-          logger.error({ err: cause, path: (error as GraphQLError)?.path }, 'unexpected error while resolving');
-        }
-        return masked;
-      },
-    },
+    maskedErrors: maskedErrors(config.env === 'development', logger),
     context: ({ request, req }): GatewayContext => {
       let viewer: Promise<Viewer | null> | null = null;
       const capture = req ? replays.captureOf(req) : undefined;
       const ctx: GatewayContext = {
         feeds,
         rankers,
-        viewerState,
+        viewerState: store.viewers,
         requestId: randomUUID(),
         ranking: { degraded: [] },
         replay: { sessions: [], blocked: false },
@@ -226,48 +181,25 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   });
 
-  const pipelines = deps.pipelines ?? FEED_PIPELINES;
-  const server = createServer(observer.wrap((req: IncomingMessage, res: ServerResponse) => {
-    const pathname = (req.url ?? '/').split('?', 1)[0];
-    if (pathname === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
-    }
-    if (pathname === '/readyz') {
-      sendReadiness(res, checkReadiness({ store, rankers, pipelines, accepting: () => server.listening }));
-      return;
-    }
-    if (pathname === '/metrics' && req.method === 'GET') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-      return;
-    }
-    if (pathname === '/' && req.method === 'GET') {
-      res.writeHead(302, { location: '/graphql' }).end();
-      return;
-    }
-    // Everything else is yoga's: GraphQL at /graphql (and its 404s). CSRF and the body size are checked first.
-    const csrf = csrfRejection(req);
-    if (csrf) {
-      sendRequestError(res, 403, 'CSRF_REJECTED', csrf);
-      return;
-    }
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
-      observer.within(req, () => void yoga.handle(req, res));
-      return;
-    }
-    void readBodyWithin(req, res, security.maxBodyBytes).then((body) => {
-      if (!body) return; // refused (413) or the client went away
-      // An identical feed request is answered from the last response's bytes; anything else goes to yoga.
-      replays.serve(req, res, body, () => {
-        // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
-        if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
-        observer.within(req, () => void yoga.handle(req, res));
+  const runYoga = (req: IncomingMessage, res: ServerResponse) => observer.within(req, () => void yoga.handle(req, res));
+  // Every path is yoga's (GraphQL, health, readiness, metrics, GraphiQL). A body-carrying request is checked for
+  // CSRF and read within the size limit first, and an identical feed request is answered from the last response's
+  // bytes without GraphQL (src/http/replay.ts).
+  server = createServer(
+    observer.wrap((req: IncomingMessage, res: ServerResponse) => {
+      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return runYoga(req, res);
+      const csrf = csrfRejection(req);
+      if (csrf) return sendRequestError(res, 403, 'CSRF_REJECTED', csrf);
+      void readBodyWithin(req, res, security.maxBodyBytes).then((body) => {
+        if (!body) return; // refused (413) or the client went away
+        replays.serve(req, res, body, () => {
+          // @whatwg-node reads a Buffer on req.body instead of the (now consumed) stream.
+          if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+          runYoga(req, res);
+        });
       });
-    });
-  }));
+    }),
+  );
   server.keepAliveTimeout = 5000;
 
   return {
@@ -288,38 +220,5 @@ export function createGateway(deps: GatewayDeps): Gateway {
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
-  };
-}
-
-/**
- * Adds `extensions.requestId` (the id in the feature log and the logs) to every response, and
- * `extensions.ranking.degraded` to a response when any feed in it was served without a source (or a
- * per-request filter) that failed or timed out: the client learns its answer is partial.
- */
-/**
- * Whether graphql-js would accept the operation's variables (no variables: yes). Checked per request, before
- * graphql-jit runs; a refusal leaves the operation to the standard executor, which reports it with its usual errors.
- */
-function variablesAccepted(args: ExecutionArgs): boolean {
-  const operation = args.document.definitions.find(
-    (d): d is OperationDefinitionNode => d.kind === 'OperationDefinition' && (args.operationName == null || d.name?.value === args.operationName),
-  );
-  const definitions = operation?.variableDefinitions ?? [];
-  if (definitions.length === 0) return true;
-  return getVariableValues(args.schema, definitions, args.variableValues ?? {}, { maxErrors: 1 }).errors === undefined;
-}
-
-function useRankingExtensions(): Plugin<GatewayContext> {
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ args, result, setResult }) {
-          const ctx = args.contextValue as GatewayContext;
-          if (!result || Symbol.asyncIterator in result) return;
-          const degraded = ctx.ranking.degraded;
-          setResult({ ...result, extensions: { ...result.extensions, requestId: ctx.requestId, ...(degraded.length > 0 ? { ranking: { degraded } } : {}) } });
-        },
-      };
-    },
   };
 }

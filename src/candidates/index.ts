@@ -7,7 +7,13 @@ import { subscriptionsSource } from './subscriptions';
 
 /** Candidate sources by name, as feed pipelines refer to them. */
 export const CANDIDATE_SOURCES: Readonly<Record<string, CandidateSource>> = Object.fromEntries(
-  [subscriptionsSource, popularSource, communitySource, sameCommunitySource, similarTitlesSource].map((s) => [s.name, s]),
+  [
+    subscriptionsSource,
+    popularSource,
+    communitySource,
+    sameCommunitySource,
+    similarTitlesSource,
+  ].map((s) => [s.name, s]),
 );
 
-export type { CandidateRequest, CandidateSource } from './source';
+export type { CandidateSource } from './source';

@@ -1,16 +1,5 @@
-import type { Post } from '../content';
-import type { ViewerProfile } from '../features/viewers';
+import type { RunRequest } from '../features/hydrators';
 import type { Store } from '../store/store';
-
-/** What a candidate source may look at: who is asking and the feed's context. */
-export interface CandidateRequest {
-  /** The signed-in viewer's profile; null when signed out. */
-  readonly viewer: ViewerProfile | null;
-  /** The community of a community-context feed. */
-  readonly community: string | null;
-  /** The post of a post-context feed (already loaded, so its title and community are at hand). */
-  readonly contextPost: Post | null;
-}
 
 /**
  * A candidate source retrieves post ids for one request. To add one: copy a sibling file (e.g. `popular.ts`), give
@@ -22,5 +11,5 @@ export interface CandidateRequest {
 export interface CandidateSource {
   readonly name: string;
   /** `signal` aborts when the source's deadline passes; a source doing I/O outside the store should stop then. */
-  fetch(req: CandidateRequest, store: Store, limit: number, signal?: AbortSignal): Promise<string[]>;
+  fetch(req: RunRequest, store: Store, limit: number, signal?: AbortSignal): Promise<string[]>;
 }

@@ -1,4 +1,3 @@
-import type { FeatureBatch } from '../rankers/ranker';
 import type { Community } from '../content';
 import { PostTable } from '../store/post-table';
 import {
@@ -11,6 +10,17 @@ import {
   type FeatureDefinition,
   type FeatureInput,
 } from './registry';
+
+/**
+ * A batch of feature rows for one ranker: `rows` rows of `features.length` values each, row-major in `values`
+ * (row r, column c at `values[r * features.length + c]`). Columns are exactly the ranker's declared features, in its
+ * order. A missing value is NaN (each feature's registry entry says what missing means).
+ */
+export interface FeatureBatch {
+  readonly features: readonly string[];
+  readonly rows: number;
+  readonly values: Float64Array;
+}
 
 /** How one column is filled: copied from the post's kept row, from the community's, or computed for this request. */
 interface ColumnPlan {

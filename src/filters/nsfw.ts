@@ -1,7 +1,8 @@
-import type { Filter } from './filter';
+import type { CandidateFilter } from './filter';
 
 /** Over-18 posts only for viewers who opted in; signed-out requests never see them. */
-export const nsfwFilter: Filter = {
+export const nsfwFilter: CandidateFilter = {
   name: 'nsfw',
-  keep: (post, { viewer }) => !post.over18 || (viewer?.showNsfw ?? false),
+  stage: 'candidates',
+  apply: (candidates, { viewer }) => (viewer?.showNsfw ? candidates : candidates.filter((c) => !c.post.over18)),
 };

@@ -23,7 +23,8 @@ import { FEATURES, type FeatureInput } from '../features/registry';
 import { ViewerProfiles } from '../features/viewer-profiles';
 import { seededRandom } from '../features/viewers';
 import { FEED_PIPELINES } from '../pipeline/feeds';
-import { gatherCandidates, rankOrder, scoreCandidates } from '../pipeline/run';
+import { retrieveCandidates } from '../pipeline/retrieve';
+import { rankOrder, scoreCandidates } from '../rankers/scoring';
 import type { Ranker } from '../rankers/ranker';
 import { RankerRegistry } from '../rankers/registry';
 import { EmbeddedStore } from '../store/embedded';
@@ -89,7 +90,8 @@ export async function train(corpus: Corpus, rankers: RankerRegistry, opts: Train
     const userId = `sim-${opts.seed}-${v}`;
     const loaders = createLoaders(store, profiles);
     const viewer = await loaders.viewers.load(userId);
-    const { inputs } = await gatherCandidates({ pipeline: FEED_PIPELINES.home, viewer, community: null, contextPost: null }, { store, loaders, logger });
+    const home = FEED_PIPELINES.home;
+    const { inputs } = await retrieveCandidates(home, { viewer, community: null, contextPost: null }, loaders, { store, logger }, home.deadlineMs);
     if (inputs.length === 0) continue;
     if (split() < opts.holdout) {
       heldOut.push({ inputs: [...inputs], rels: inputs.map((i) => relevanceGrade(attractiveness(viewer, i.post, cm))) });

@@ -1,7 +1,5 @@
 import type { CandidateSource } from '../candidates/source';
-
-/** The kinds of feed the API serves. */
-export type FeedKind = 'home' | 'community' | 'post';
+import type { DiversityRule } from '../selectors/diversity';
 
 /** One candidate source in a pipeline, with its budget and deadline. */
 export interface SourceStep {
@@ -15,96 +13,107 @@ export interface SourceStep {
   readonly failClosed?: boolean;
 }
 
-/** Diversity: at most `maxPerCommunity` posts of one community and `maxPerDomain` of one domain in any `window` consecutive posts. */
-export interface DiversityConfig {
-  readonly window: number;
-  readonly maxPerCommunity: number;
-  readonly maxPerDomain: number;
+/** A selector of src/selectors/index.ts by name, with the options it takes. */
+export interface SelectorStep {
+  readonly name: string;
+  readonly options?: unknown;
 }
 
 /**
- * A feed as configuration, in the manner of product-mixer: which candidate sources it gathers from (in parallel,
- * each under its own budget and deadline), which filters it applies before ranking, which it applies per request
- * on the cached scored list, which diversity it enforces, and which ranker serves it when the request names none.
- * Names refer to src/candidates/index.ts, src/filters/index.ts and models/rankers.json.
+ * A feed as configuration, in the manner of product-mixer: every stage a request of this feed goes through, in
+ * order, by name. src/pipeline/runner.ts runs them; src/pipeline/validate.ts checks every name at start-up.
+ *
+ *   sources      gathered in parallel, each under its own budget and deadline          src/candidates/
+ *   hydration    ids to posts, then what features read                                 src/features/hydrators.ts
+ *   filters      candidate filters before scoring (cached with the scores), then       src/filters/
+ *                session filters on the cached ranked list, per session
+ *   scorer       the ranker when the request names none (signed in, signed out)        models/rankers.json
+ *   selectors    shape each session's list (diversity, interleaving)                   src/selectors/
+ *   sideEffects  work the answer does not wait for (shadows, feature log, seen)        src/side-effects/
+ *
+ * To add a feed: add an entry here, a field to schema/schema.graphql, and its resolver line (docs/extending.md).
  */
 export interface FeedPipeline {
-  readonly kind: FeedKind;
+  /** The feed's name: in snapshot keys, metrics (`feed` label), the feature log and experiments' `feed`. */
+  readonly name: string;
+  /** What the feed is about: nothing but the viewer, a community, or a post (the request's `context`). */
+  readonly context: 'none' | 'community' | 'post';
   readonly sources: readonly SourceStep[];
-  /** Filters applied before ranking (their result is cached with the scores). */
+  readonly hydration: readonly string[];
   readonly filters: readonly string[];
-  /**
-   * Filters that depend on the moment (what the viewer has seen, their settings): applied per request to the cached
-   * scored list, never cached themselves.
-   */
-  readonly requestFilters: readonly ('seen' | 'blocked')[];
-  readonly diversity: DiversityConfig | null;
+  readonly scorer: {
+    /** Ranker for a signed-in viewer when the request names none (and no experiment applies). */
+    readonly defaultRanker: string;
+    /** Ranker for a signed-out request when it names none; also what serves when the default cannot. */
+    readonly signedOutRanker: string;
+  };
+  readonly selectors: readonly SelectorStep[];
+  readonly sideEffects: readonly string[];
   /** The whole request's budget for candidate retrieval; a client may ask for less (`deadlineMs`). */
   readonly deadlineMs: number;
   /** Serve an expired scored list at once and re-rank in the background, instead of making the client wait. */
   readonly staleWhileRevalidate: boolean;
-  /** Ranker for a signed-in viewer when the request names none. */
-  readonly defaultRanker: string;
-  /** Ranker for a signed-out request when it names none. */
-  readonly signedOutRanker: string;
 }
+
+/** Feed pipelines by name. */
+export type FeedPipelines = Readonly<Record<string, FeedPipeline>>;
 
 /**
  * The built-in sources read the store (Redis answers in a millisecond or two, and its commands time out after
- * REDIS_COMMAND_TIMEOUT_MS anyway), so these deadlines are headroom for a busy event loop, not for the store: on
- * two loaded cores the first cold requests after start-up (JIT, model warm-up) took over 250 ms. A remote source
- * gets its own, tighter timeout.
+ * REDIS_COMMAND_TIMEOUT_MS anyway), so these deadlines are headroom for a busy event loop, not for the store: on two
+ * loaded cores the first cold requests after start-up (JIT, model warm-up) are slow. A remote source gets its own,
+ * tighter timeout.
  */
 const SOURCE_TIMEOUT_MS = 800;
 const REQUEST_DEADLINE_MS = 1000;
 
-const DIVERSITY: DiversityConfig = { window: 10, maxPerCommunity: 3, maxPerDomain: 4 };
+const DIVERSITY: DiversityRule = { window: 10, maxPerCommunity: 3, maxPerDomain: 4 };
 
-export const FEED_PIPELINES: Readonly<Record<FeedKind, FeedPipeline>> = {
+export const FEED_PIPELINES = {
   home: {
-    kind: 'home',
+    name: 'home',
+    context: 'none',
     sources: [
-      // Up to 1,200 candidates (about 1,100-1,200 scored once duplicates and NSFW posts are out): every candidate
-      // costs the same (hydration, features, 300 trees), and a cold request's latency is about linear in them.
+      // Every candidate costs the same (hydration, features, 300 trees), and a cold request's latency is about
+      // linear in them: enough to fill a session after filters and diversity, and no more.
       { source: 'subscriptions', limit: 1000, timeoutMs: SOURCE_TIMEOUT_MS },
       { source: 'popular', limit: 200, timeoutMs: SOURCE_TIMEOUT_MS },
     ],
-    filters: ['nsfw'],
-    requestFilters: ['seen', 'blocked'],
-    diversity: DIVERSITY,
+    hydration: ['posts', 'communities'],
+    filters: ['duplicates', 'nsfw', 'seen', 'blocked'],
+    scorer: { defaultRanker: 'lambdamart', signedOutRanker: 'hot' },
+    selectors: [{ name: 'diversity', options: DIVERSITY }, { name: 'interleave' }],
+    sideEffects: ['shadow-scoring', 'feature-log', 'seen-recording'],
     deadlineMs: REQUEST_DEADLINE_MS,
     staleWhileRevalidate: true,
-    defaultRanker: 'lambdamart',
-    signedOutRanker: 'hot',
   },
   community: {
-    kind: 'community',
+    name: 'community',
+    context: 'community',
     sources: [{ source: 'community', limit: 1000, timeoutMs: SOURCE_TIMEOUT_MS }],
-    filters: ['nsfw'],
+    hydration: ['posts', 'communities'],
     // A viewer who opens a community they blocked asked for it: blocking hides it from the other feeds only.
-    requestFilters: [],
+    filters: ['duplicates', 'nsfw'],
+    scorer: { defaultRanker: 'personalized', signedOutRanker: 'hot' },
     // One community by definition: only the domain rule can bind.
-    diversity: { ...DIVERSITY, maxPerCommunity: DIVERSITY.window },
+    selectors: [{ name: 'diversity', options: { ...DIVERSITY, maxPerCommunity: DIVERSITY.window } }, { name: 'interleave' }],
+    sideEffects: ['shadow-scoring', 'feature-log'],
     deadlineMs: REQUEST_DEADLINE_MS,
     staleWhileRevalidate: false,
-    defaultRanker: 'personalized',
-    signedOutRanker: 'hot',
   },
   post: {
-    kind: 'post',
+    name: 'post',
+    context: 'post',
     sources: [
       { source: 'same-community', limit: 500, timeoutMs: SOURCE_TIMEOUT_MS },
       { source: 'similar-titles', limit: 300, timeoutMs: SOURCE_TIMEOUT_MS },
     ],
-    filters: ['nsfw'],
-    requestFilters: ['blocked'],
-    diversity: null,
+    hydration: ['posts', 'communities'],
+    filters: ['duplicates', 'nsfw', 'blocked'],
+    scorer: { defaultRanker: 'personalized', signedOutRanker: 'hot' },
+    selectors: [{ name: 'interleave' }],
+    sideEffects: ['shadow-scoring', 'feature-log'],
     deadlineMs: REQUEST_DEADLINE_MS,
     staleWhileRevalidate: false,
-    defaultRanker: 'personalized',
-    signedOutRanker: 'hot',
   },
-};
-
-/** Deadlines a client may ask for (`deadlineMs`), in milliseconds. */
-export const MIN_DEADLINE_MS = 10;
+} satisfies FeedPipelines;

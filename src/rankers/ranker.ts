@@ -1,13 +1,6 @@
-/**
- * A batch of feature rows for one ranker: `rows` rows of `features.length` values each, row-major in `values`
- * (row r, column c at `values[r * features.length + c]`). Columns are exactly the ranker's declared features, in its
- * order. A missing value is NaN (each feature's registry entry says what missing means).
- */
-export interface FeatureBatch {
-  readonly features: readonly string[];
-  readonly rows: number;
-  readonly values: Float64Array;
-}
+import type { FeatureBatch } from '../features/batch';
+
+export type { FeatureBatch };
 
 /** What a scoring call may use besides the rows. Local rankers ignore it. */
 export interface ScoreOptions {

@@ -50,8 +50,8 @@ const VariantSchema = z.object({
 
 const ExperimentSchema = z.object({
   id: ID,
-  /** Which feed it applies to, when the request names no ranker. */
-  feed: z.enum(['home', 'community', 'post']),
+  /** Which feed it applies to (a name of src/pipeline/feeds.ts), when the request names no ranker. */
+  feed: ID,
   /** Changing the salt reshuffles every viewer's assignment. */
   salt: z.string().min(1),
   arms: z

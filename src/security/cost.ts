@@ -15,7 +15,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { FEATURES } from '../features/registry';
-import { MAX_PAGE_SIZE } from '../feed/service';
+import { MAX_PAGE_SIZE } from '../limits';
 
 /**
  * What an operation costs the gateway, before it runs: one unit a field, multiplied by how many times the field

@@ -1,3 +1,5 @@
+import type { Selector } from './selector';
+
 /**
  * Diversity re-ranking: a ranked list is re-ordered so that no community and no domain crowds any stretch of the
  * feed, while staying as close to the ranker's order as the rule allows.
@@ -259,3 +261,33 @@ class MinHeap {
     return top;
   }
 }
+
+/**
+ * Diversity as a feed's selector: shapes the feed's own ranking (its default ranker or an experiment's). A ranker the
+ * request named explicitly, or an interleaving, is served in its own order, so an MLE comparing rankers sees exactly
+ * what each one does.
+ */
+export const diversitySelector: Selector<DiversityRule> = {
+  name: 'diversity',
+  check(rule) {
+    if (!rule) return 'needs options { window, maxPerCommunity, maxPerDomain }';
+    try {
+      checkRule(rule);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  },
+  select(list, selection, ctx, rule) {
+    if (ctx.plan.kind !== 'single' || ctx.plan.explicit) return selection;
+    const kept = selection.order;
+    const { order, dropped } = diversifyBy(
+      kept.length,
+      (j) => list.communities[kept[j]!]!,
+      (j) => list.domains[kept[j]!] ?? null,
+      rule,
+      ctx.maxItems,
+    );
+    return { ...selection, order: order.map((o) => kept[o]!), scores: 'capped', dropped: { ...selection.dropped, diversity: dropped } };
+  },
+};

@@ -1,7 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Community, DatasetInfo, Post } from '../content';
+import { EmbeddedViewerState } from './embedded-viewers';
+import { MemoryFeatureLog } from './memory-feature-log';
 import { PostTable, PostTableBuilder } from './post-table';
-import type { IndexEntry, SeedData, Store, StoreHealth, StoreStats } from './store';
+import type { FeatureLogStore, IndexEntry, SeedData, Store, StoreHealth, StoreStats, ViewerStateLimits, ViewerStateStore } from './store';
 
 export interface EmbeddedStoreOptions {
   /**
@@ -9,6 +11,8 @@ export interface EmbeddedStoreOptions {
    * @default 256 MiB
    */
   readonly maxSnapshotBytes?: number;
+  /** How much seen state is kept per viewer. @default DEFAULT_VIEWER_STATE_LIMITS */
+  readonly viewerState?: ViewerStateLimits;
 }
 
 // Ties go in reverse id order, as Redis's ZREVRANGE orders equal scores, so both backends page identically.
@@ -29,8 +33,11 @@ export class EmbeddedStore implements Store {
   private indexes = new Map<string, { keys: Int32Array; scores: Float64Array }>();
   private info: DatasetInfo | null = null;
   private readonly snapshots: LRUCache<string, Uint8Array>;
+  readonly viewers: ViewerStateStore;
+  readonly featureLog: FeatureLogStore = new MemoryFeatureLog();
 
   constructor(opts: EmbeddedStoreOptions = {}) {
+    this.viewers = new EmbeddedViewerState(opts.viewerState);
     this.snapshots = new LRUCache<string, Uint8Array>({
       maxSize: opts.maxSnapshotBytes ?? 256 * 1024 * 1024,
       sizeCalculation: (v) => Math.max(1, v.byteLength),

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Where the Redis store keeps what (P = key prefix, F = the dataset fingerprint, N = a post shard 0..POST_SHARDS-1):
  *
@@ -7,6 +9,10 @@
  *   P {c:F}:idx:<name>          a sorted index (ZSET, member = post id, score = sort key)
  *   P {c:F:pN}:post:<id>        a post (msgpack tuple), N = fnv1a(id) mod POST_SHARDS
  *   P snap:<key>                a ranked snapshot or scored list (opaque bytes, with a TTL)
+ *   P seen:<V>                  posts a viewer was shown (ZSET, member = post id, score = ms since the epoch), V =
+ *                               a hash of the user id (user ids are arbitrary strings and never appear in keys)
+ *   P blocked:<V>               communities a viewer blocked (SET)
+ *   P featurelog                served features and scores (STREAM, capped with MAXLEN ~)
  *
  * Redis Cluster: a multi-key command (MGET) must stay within one slot and a pipeline within one node, so keys read
  * together share a hash tag (`{...}`):
@@ -40,6 +46,9 @@ export function postShard(id: string): number {
   return (h >>> 0) % POST_SHARDS;
 }
 
+/** User ids are arbitrary strings: keys (and the embedded store's maps) carry a hash of them, never the id itself. */
+export const viewerKey = (userId: string): string => createHash('sha256').update(userId).digest('base64url').slice(0, 22);
+
 /** Escapes Redis glob metacharacters, so a prefix or fingerprint is matched literally by SCAN MATCH. */
 const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
@@ -68,6 +77,18 @@ export class KeyLayout {
 
   snapshot(key: string): string {
     return `${this.prefix}snap:${key}`;
+  }
+
+  seen(userId: string): string {
+    return `${this.prefix}seen:${viewerKey(userId)}`;
+  }
+
+  blocked(userId: string): string {
+    return `${this.prefix}blocked:${viewerKey(userId)}`;
+  }
+
+  featureLog(): string {
+    return `${this.prefix}featurelog`;
   }
 
   /** A SCAN MATCH pattern for every content key of one fingerprint (both `{c:F}` and `{c:F:pN}`). */

@@ -41,6 +41,53 @@ export interface StoreStats {
   readonly replicaReads: number;
 }
 
+/** What a viewer has been shown, and the settings they chose: the state the session filters read. */
+export interface ViewerStateStore {
+  /** Post ids shown to (or reported seen by) the viewer, within the retention window. */
+  seen(userId: string): Promise<Set<string>>;
+  /** Records posts as seen. Keeps at most `maxSeen` per viewer (the most recent) for `seenTtlSeconds`. */
+  addSeen(userId: string, postIds: readonly string[]): Promise<void>;
+  /** The communities the viewer blocked, sorted by name. */
+  blockedCommunities(userId: string): Promise<string[]>;
+  /** Replaces the viewer's blocked communities (at most MAX_BLOCKED, duplicates dropped). */
+  setBlockedCommunities(userId: string, names: readonly string[]): Promise<void>;
+}
+
+export interface ViewerStateLimits {
+  /** Seen posts kept per viewer (the most recent). @default 2000 */
+  readonly maxSeen: number;
+  /** How long seen posts are remembered. @default 7 days */
+  readonly seenTtlSeconds: number;
+}
+
+export const DEFAULT_VIEWER_STATE_LIMITS: ViewerStateLimits = { maxSeen: 2000, seenTtlSeconds: 7 * 24 * 3600 };
+
+/** One served item as logged for training: what the ranker saw and said, where it was shown. */
+export interface FeatureLogEntry {
+  readonly requestId: string;
+  readonly feed: string;
+  readonly ranker: string;
+  readonly rankerVersion: string;
+  /** 1-based position in the ranked list. */
+  readonly position: number;
+  readonly postId: string;
+  readonly score: number;
+  /** Every registry feature's value (NaN when missing), in `features` order. */
+  readonly values: readonly number[];
+  readonly features: readonly string[];
+  readonly at: number;
+}
+
+/**
+ * The features and scores actually served, appended as pages go out (off the response path), so training uses the
+ * values serving used: no training-serving skew from recomputing features offline.
+ */
+export interface FeatureLogStore {
+  append(entries: readonly FeatureLogEntry[]): Promise<void>;
+  /** Reads entries oldest first, `count` at a time after `cursor` (null: from the start). */
+  read(cursor: string | null, count: number): Promise<{ entries: FeatureLogEntry[]; next: string | null }>;
+}
+
 /**
  * The one storage contract, with two backends: `EmbeddedStore` (in-process, the default) and `RedisStore` (ioredis).
  * The same contract tests run against both (test/integration/store.contract.test.ts).
@@ -85,6 +132,15 @@ export interface Store {
 
   /** Replaces the content (posts, communities, indexes) with `data`. Snapshots of earlier content become unreachable. */
   seed(data: SeedData): Promise<void>;
+
+  /**
+   * What each viewer was shown and chose. While the store is degraded, reads reject at once (the session filters
+   * then serve without them, and say so) and writes are dropped: they only shape later sessions.
+   */
+  readonly viewers: ViewerStateStore;
+
+  /** Served features and scores, for training. While the store is degraded, appends are dropped. */
+  readonly featureLog: FeatureLogStore;
 
   /** Degraded or not, and why: the feed service reports it in the answer. Cheap (no I/O); call it per request. */
   health(): StoreHealth;

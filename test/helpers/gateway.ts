@@ -3,13 +3,12 @@ import { seedStore } from '../../src/bootstrap';
 import { loadConfig, type Config } from '../../src/config';
 import type { Corpus } from '../../src/content';
 import { loadRankerFile, type RankerRegistry } from '../../src/rankers/registry';
-import { createGateway, type Gateway } from '../../src/server';
 import { EmbeddedStore } from '../../src/store/embedded';
 import { RedisStore } from '../../src/store/redis';
 import type { Store } from '../../src/store/store';
-import { EmbeddedViewerState, RedisViewerState } from '../../src/filters/viewer-state';
-import { MemoryFeatureLog, RedisFeatureLog, type FeatureLog } from '../../src/mle/feature-log';
-import type { FeedKind, FeedPipeline } from '../../src/pipeline/feeds';
+import { createGateway, type Gateway, type GatewayDeps } from '../../src/server';
+import type { FeedPipelines } from '../../src/pipeline/feeds';
+import type { FeatureLogStore } from '../../src/store/store';
 import { createLogger } from '../../src/telemetry/logger';
 
 export type Backend = 'embedded' | 'redis';
@@ -22,7 +21,7 @@ export interface TestGateway {
   readonly config: Config;
   readonly tokens: TokenService;
   readonly rankers: RankerRegistry;
-  readonly featureLog: FeatureLog;
+  readonly featureLog: FeatureLogStore;
   /** A bearer token for `userId` (signed with the gateway's secret). */
   token(userId: string, roles?: string[]): Promise<string>;
   /** POSTs a GraphQL request; returns the HTTP status and the parsed body. */
@@ -47,7 +46,9 @@ export async function startTestGateway(opts: {
   /** Watch the ranker configuration for changes, as `npm start` does. */
   watchRankers?: boolean;
   /** Feed pipelines instead of FEED_PIPELINES. */
-  pipelines?: Readonly<Record<FeedKind, FeedPipeline>>;
+  pipelines?: FeedPipelines;
+  /** More schema and resolvers (a feed defined in test code). */
+  extensions?: GatewayDeps['extensions'];
   env?: Record<string, string>;
 }): Promise<TestGateway> {
   const config = loadConfig({
@@ -75,9 +76,7 @@ export async function startTestGateway(opts: {
   const tokens = new TokenService(config.jwtSecret);
   const rankers = await loadRankerFile(config.rankersConfigPath, logger);
   if (opts.watchRankers) rankers.watch(50);
-  const viewerState = store instanceof RedisStore ? new RedisViewerState(store.redis, config.redisKeyPrefix) : new EmbeddedViewerState();
-  const featureLog = store instanceof RedisStore ? new RedisFeatureLog(store.redis, `${config.redisKeyPrefix}featurelog`) : new MemoryFeatureLog();
-  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken: await tokens.sign('demo-viewer'), viewerState, featureLog, pipelines: opts.pipelines });
+  const gateway = createGateway({ config, store, rankers, tokens, logger, demoToken: await tokens.sign('demo-viewer'), pipelines: opts.pipelines, extensions: opts.extensions });
   const address = await gateway.listen();
   const url = `http://127.0.0.1:${address.port}/graphql`;
   return {
@@ -101,10 +100,10 @@ export async function startTestGateway(opts: {
       return { status: res.status, body };
     },
     rankers,
-    featureLog,
+    featureLog: store.featureLog,
     async close() {
       await gateway.close();
-      await gateway.feeds.shadowsIdle();
+      await gateway.feeds.idle();
       await rankers.close();
       await store.close();
     },

@@ -7,7 +7,8 @@ import type { Corpus } from '../../src/content';
 import { FEED_PIPELINES } from '../../src/pipeline/feeds';
 import { feedTestCorpus } from '../helpers/corpus';
 import { startTestGateway, type Backend, type GraphQLBody, type TestGateway } from '../helpers/gateway';
-import { createRedisClient, nodeConnections, parseRedisTarget } from '../../src/store/connection';
+import { createRedisClient, nodeConnections } from '../../src/store/connection';
+import { parseRedisTarget } from '../../src/redis-url';
 import type { RedisStore } from '../../src/store/redis';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
@@ -132,7 +133,7 @@ describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over
 
   test('the default ranker is the learned LambdaMART model, and rankedBy says so', async () => {
     const feed = ok((await home({ first: 5 })).body).personalizedFeed;
-    expect(feed.rankedBy.id).toBe(FEED_PIPELINES.home.defaultRanker);
+    expect(feed.rankedBy.id).toBe(FEED_PIPELINES.home.scorer.defaultRanker);
     expect(feed.rankedBy.id).toBe('lambdamart');
     expect(feed.rankedBy.version).toBeTruthy();
   });
@@ -310,7 +311,7 @@ describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over
       const page = ok((await home({ first: 5 }, await gw.token('carol'))).body).personalizedFeed;
       // Expire every snapshot of this gateway's namespace, as the TTL would.
       if (backend !== 'embedded') {
-        await gw.gateway.feeds.writesIdle();
+        await gw.gateway.feeds.idle();
         await withRedisKeys(redisUrl(), `${gw.config.redisKeyPrefix}snap:*`, async (keys, del) => {
           expect(keys.length).toBeGreaterThan(0);
           await del();
@@ -326,7 +327,7 @@ describe.each<Backend | 'cluster'>(['embedded', 'redis', 'cluster'])('feeds over
   if (backend !== 'embedded') {
     test('with Redis, the snapshots and candidate indexes live in Redis under the key prefix', async () => {
       await home({ first: 5, ranker: 'top' }, await gw.token('dora'));
-      await gw.gateway.feeds.writesIdle();
+      await gw.gateway.feeds.idle();
       const prefix = gw.config.redisKeyPrefix;
       const fp = corpus.info.fingerprint;
       const layout = (gw.store as RedisStore).keys;

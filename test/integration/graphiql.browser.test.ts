@@ -165,7 +165,7 @@ if (chromiumPath === null) {
           expect(shown).toEqual(networkBody);
           const home = shown.data.home as { rankedBy: { id: string }; edges: { node: { title: string } }[] };
           const pics = shown.data.pics as { rankedBy: { id: string }; edges: { node: { title: string } }[] };
-          expect(home.rankedBy.id).toBe(FEED_PIPELINES.home.defaultRanker);
+          expect(home.rankedBy.id).toBe(FEED_PIPELINES.home.scorer.defaultRanker);
           expect(home.edges.length).toBeGreaterThan(0);
           expect(pics.rankedBy.id).toBe('top');
           expect(pics.edges.length).toBeGreaterThan(0);

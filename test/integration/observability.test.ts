@@ -16,7 +16,7 @@ import { TokenService } from '../../src/auth/tokens';
 import { createRemoteSource } from '../../src/candidates/remote';
 import { DEVELOPMENT_JWT_SECRET, loadConfig, NODE_FLAGS } from '../../src/config';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
-import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../../src/pipeline/feeds';
+import { FEED_PIPELINES, type FeedPipeline, type FeedPipelines } from '../../src/pipeline/feeds';
 import { createLogger } from '../../src/telemetry/logger';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk';
 import { setSpansExported } from '../../src/telemetry/tracing';
@@ -117,7 +117,7 @@ describe('traces and metrics of real requests', () => {
     rankers.push({ id: 'remote', kind: 'remote', version: 'r1', description: 'a remote model', fallback: 'hot', timeoutMs: 2000, params: REMOTE_PARAMS(ranker.url) });
     writeFileSync(rankersFile, JSON.stringify({ rankers }));
     // The community feed also asks a remote retrieval service (fail open, 300 ms).
-    const pipelines: Record<FeedKind, FeedPipeline> = {
+    const pipelines: FeedPipelines = {
       ...FEED_PIPELINES,
       community: {
         ...FEED_PIPELINES.community,
@@ -476,14 +476,27 @@ describe('/readyz', () => {
   test('503 when a ranker a feed defaults to has no version serving', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rg-ready-'));
     const file = path.join(dir, 'rankers.json');
-    writeFileSync(file, JSON.stringify({ rankers: [{ id: 'hot', kind: 'hot', version: '1', description: 'hot' }] }));
+    // Both configured, neither loads: a model file that is not there, a linear ranker of a feature that does not exist.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        rankers: [
+          { id: 'hot', kind: 'hot', version: '1', description: 'hot' },
+          { id: 'lambdamart', kind: 'xgboost', description: 'missing model', params: { model: 'no-such-model.json' } },
+          { id: 'personalized', kind: 'linear', version: '1', description: 'broken', params: { weights: { no_such_feature: 1 } } },
+        ],
+      }),
+    );
     const partial = await startTestGateway({ corpus, backend: 'embedded', rankersConfig: file });
     try {
       const res = await fetch(new URL('/readyz', partial.url));
       expect(res.status).toBe(503);
       const body = (await res.json()) as { reasons: string[]; checks: { rankers: { missing: string[] } } };
       expect(body.checks.rankers.missing).toEqual(['lambdamart', 'personalized']);
-      expect(body.reasons).toContain('ranker "lambdamart" is not configured');
+      expect(body.reasons).toContain('ranker "lambdamart" has no version serving (FAILED)');
+      // Meanwhile the feeds serve with their signed-out default.
+      const feed = await partial.query('{ personalizedFeed(first: 3) { rankedBy { id } edges { rank } } }', { token: await partial.token('ready-viewer') });
+      expect(feed.body.data?.personalizedFeed).toMatchObject({ rankedBy: { id: 'hot' }, edges: [{ rank: 1 }, { rank: 2 }, { rank: 3 }] });
     } finally {
       await partial.close();
       rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,8 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createRemoteSource } from '../../src/candidates/remote';
 import type { Post } from '../../src/content';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
-import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../../src/pipeline/feeds';
+import type { DiversityRule } from '../../src/selectors/diversity';
+import { FEED_PIPELINES, type FeedPipeline, type FeedPipelines } from '../../src/pipeline/feeds';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
@@ -26,7 +27,7 @@ let redis: TestRedis;
 let cluster: TestRedisCluster;
 
 /** The home pipeline plus two remote sources: one fail-open, one fail-closed (used by its own feed kind below). */
-function pipelines(): Record<FeedKind, FeedPipeline> {
+function pipelines(): FeedPipelines {
   const remote = createRemoteSource({ name: 'retrieval', url: retrieval.url });
   const strict = createRemoteSource({ name: 'strict-retrieval', url: closed.url });
   return {
@@ -176,7 +177,7 @@ describe('seen, blocked, diversity', () => {
   });
 
   test('the default home feed holds the diversity rule in every window; an explicit ranker keeps its own order', async () => {
-    const rule = FEED_PIPELINES.home.diversity!;
+    const rule = FEED_PIPELINES.home.selectors.find((s) => s.name === 'diversity')!.options as DiversityRule;
     const token = await gw.token('diverse');
     const edges = ok((await gw.query(HOME().replace('first: 25', 'first: 100'), { token })).body).personalizedFeed.edges as { score: number; node: { id: string; community: { name: string }; domain: string | null } }[];
     expect(edges.length).toBeGreaterThan(50);

@@ -6,7 +6,8 @@ import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
-import { assignArm } from '../../src/pipeline/experiments';
+import { FEED_PIPELINES } from '../../src/pipeline/feeds';
+import { assignArm } from '../../src/rankers/experiments';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
@@ -51,6 +52,9 @@ function ok(body: GraphQLBody): Record<string, any> {
 
 const codes = (body: GraphQLBody) => (body.errors ?? []).map((e) => e.extensions?.code);
 
+/** This configuration has no `lambdamart`: the home feed defaults to `hot`, as a deployment without that model would configure it. */
+const WITHOUT_LAMBDAMART = { ...FEED_PIPELINES, home: { ...FEED_PIPELINES.home, scorer: { defaultRanker: 'hot', signedOutRanker: 'hot' } } };
+
 let dir: string;
 let file: string;
 let gw: TestGateway;
@@ -73,7 +77,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'rg-rankers-'));
   file = path.join(dir, 'rankers.json');
   writeConfig(file, { rankers: BASE_RANKERS, experiments: [EXPERIMENT] });
-  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl: backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined, keyPrefix: `t-${backend}:`, rankersConfig: file, watchRankers: true });
+  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl: backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined, keyPrefix: `t-${backend}:`, rankersConfig: file, pipelines: WITHOUT_LAMBDAMART, watchRankers: true });
   mle = await gw.token('mle-user', ['mle']);
   viewer = await gw.token('plain-user');
 });

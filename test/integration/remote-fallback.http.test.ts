@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
+import { FEED_PIPELINES } from '../../src/pipeline/feeds';
 import { startRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
@@ -19,6 +20,9 @@ provider.register();
 const corpus = generateSyntheticCorpus({ posts: 4000, communities: 30, seed: 11 });
 /** The remote model: a function of (post_score, num_comments), so the test knows every score. */
 const model = (rows: number[][]) => rows.map(([score, comments]) => score! * 0.001 + comments! * 0.01);
+
+/** This configuration has no `lambdamart`: the home feed defaults to `hot`, as a deployment without that model would configure it. */
+const WITHOUT_LAMBDAMART = { ...FEED_PIPELINES, home: { ...FEED_PIPELINES.home, scorer: { defaultRanker: 'hot', signedOutRanker: 'hot' } } };
 
 let dir: string;
 let primary: InferenceServer;
@@ -65,7 +69,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl: backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined, keyPrefix: `t-${backend}:`, rankersConfig: file });
+  gw = await startTestGateway({ corpus, backend: backend === 'embedded' ? 'embedded' : 'redis', redisUrl: backend === 'cluster' ? cluster.url : backend === 'redis' ? redis.url : undefined, keyPrefix: `t-${backend}:`, rankersConfig: file, pipelines: WITHOUT_LAMBDAMART });
   token = await gw.token('remote-viewer');
 });
 
@@ -120,12 +124,12 @@ test('a shadow that hangs never delays the answer; a healthy one records its agr
   const feed = ok((await gw.query(FEED('with-shadow'), { token: await gw.token('shadowed-1') })).body).personalizedFeed;
   expect(feed.rankedBy.id).toBe('with-shadow');
   // The answer is here although the shadow's server has not answered (it never will in this mode).
-  await gw.gateway.feeds.shadowsIdle();
+  await gw.gateway.feeds.idle();
   expect(shadow.requests.length).toBeGreaterThan(before);
 
   shadow.setMode('ok');
   ok((await gw.query(FEED('with-shadow'), { token: await gw.token('shadowed-2') })).body);
-  await gw.gateway.feeds.shadowsIdle();
+  await gw.gateway.feeds.idle();
   const metrics = await (await fetch(new URL('/metrics', gw.url))).text();
   expect(metrics).toMatch(/ranking_shadow_failures_total\{variant="with-shadow",shadow="remote-shadow"\} 1/);
   expect(metrics).toMatch(/ranking_shadow_topk_overlap_count\{variant="with-shadow",shadow="remote-shadow"\} 1/);

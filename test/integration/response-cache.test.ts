@@ -1,5 +1,5 @@
 /**
- * Replayed responses (src/cache/responses.ts): an identical feed request is answered from the last response's bytes
+ * Replayed responses (src/http/replay.ts): an identical feed request is answered from the last response's bytes
  * with a fresh request id, exactly while the gateway would have computed the same bytes, and never across viewers,
  * sessions, refreshes, errors, mutations or expired tokens. Over real HTTP, on both stores.
  */

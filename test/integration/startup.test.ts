@@ -58,6 +58,20 @@ describe('npm start (dist/src/main.js)', () => {
     expect(r.stderr).toMatch(/JWT_SECRET: required when NODE_ENV=production/);
   });
 
+  test('refuses to start when a feed names a ranker the ranker configuration lacks, naming both', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rg-typo-'));
+    try {
+      const file = path.join(dir, 'rankers.json');
+      writeFileSync(file, JSON.stringify({ rankers: [{ id: 'hot', kind: 'hot', version: '1', description: 'hot' }, { id: 'personalised', kind: 'hot', version: '1', description: 'a typo' }] }));
+      const r = spawnSync(process.execPath, [MAIN], { env: env({ RANKERS_CONFIG: file }), encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/feed "home": scorer\.defaultRanker "lambdamart" is not a ranker of the configuration/);
+      expect(r.stderr).toMatch(/feed "community": scorer\.defaultRanker "personalized" is not a ranker of the configuration \(known: hot, personalised\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('refuses a bad variable with its name', () => {
     const r = spawnSync(process.execPath, [MAIN], { env: env({ PORT: 'abc' }), encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(2);
@@ -125,7 +139,11 @@ describe('cli token', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(await new TokenService(DEVELOPMENT_JWT_SECRET).verify(lines[0]!)).toEqual({ userId: 'alice', roles: ['mle'], expiresAt: null });
+    const viewer = await new TokenService(DEVELOPMENT_JWT_SECRET).verify(lines[0]!);
+    expect(viewer).toEqual({ userId: 'alice', roles: ['mle'], expiresAt: expect.any(Number) });
+    // The default expiry: a day from now.
+    expect(viewer.expiresAt! - Date.now()).toBeGreaterThan(23.9 * 3600_000);
+    expect(viewer.expiresAt! - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
   });
 
   test('uses JWT_SECRET when set', async () => {

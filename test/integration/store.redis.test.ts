@@ -220,7 +220,7 @@ describe('invalidation without KEYS', () => {
       // The gateway stores a session's snapshot without holding the answer for it (its own later reads come after the
       // write on its connection); this test reads on another connection, so it waits for the writes to land.
       const written = async (notIn: ReadonlySet<string>) => {
-        await gw.gateway.feeds.writesIdle();
+        await gw.gateway.feeds.idle();
         return (await client.keys(`${prefix}snap:*`)).filter((k) => !notIn.has(k));
       };
       const keysBefore = new Set(await written(new Set()));

@@ -1,6 +1,10 @@
-/** Seen posts and blocked communities: one contract, the in-process and the Redis implementation. */
+/** Seen posts and blocked communities: one contract of the store, the in-process and the Redis implementation. */
 import { Redis } from 'ioredis';
-import { EmbeddedViewerState, RedisViewerState, type ViewerState } from '../../src/filters/viewer-state';
+import { EmbeddedViewerState } from '../../src/store/embedded-viewers';
+import { KeyLayout } from '../../src/store/keys';
+import { RedisStore } from '../../src/store/redis';
+import { RedisViewerState, type RedisGate } from '../../src/store/redis-viewers';
+import type { ViewerStateStore } from '../../src/store/store';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 
 let server: TestRedis;
@@ -18,10 +22,13 @@ afterAll(async () => {
 
 const limits = { maxSeen: 5, seenTtlSeconds: 60 };
 
+/** The Redis store's seam: its connection, its key layout, and whether it is degraded (`down` says why). */
+const gate = (prefix: string, down: { why: string | null } = { why: null }): RedisGate => ({ redis: client, keys: new KeyLayout(prefix), unavailable: () => down.why });
+
 describe.each([
   ['embedded', () => new EmbeddedViewerState(limits)],
-  ['redis', () => new RedisViewerState(client, `vs-${Math.random().toString(36).slice(2)}:`, limits)],
-] as [string, () => ViewerState][])('viewer state (%s)', (_kind, make) => {
+  ['redis', () => new RedisViewerState(gate(`vs-${Math.random().toString(36).slice(2)}:`), limits)],
+] as [string, () => ViewerStateStore][])('viewer state (%s)', (_kind, make) => {
   test('records seen posts per viewer, keeping the most recent maxSeen', async () => {
     const state = make();
     await state.addSeen('ann', ['a', 'b', 'c']);
@@ -56,7 +63,7 @@ describe.each([
 
 test('in Redis, seen sets expire and stay bounded', async () => {
   const prefix = 'vs-ttl:';
-  const state = new RedisViewerState(client, prefix, { maxSeen: 3, seenTtlSeconds: 30 });
+  const state = new RedisViewerState(gate(prefix), { maxSeen: 3, seenTtlSeconds: 30 });
   await state.addSeen('ann', ['a', 'b', 'c', 'd', 'e']);
   const keys = await client.keys(`${prefix}seen:*`);
   expect(keys).toHaveLength(1);
@@ -66,4 +73,31 @@ test('in Redis, seen sets expire and stay bounded', async () => {
   expect(ttl).toBeLessThanOrEqual(30);
   // The key carries a hash of the user id, never the id itself.
   expect(keys[0]).not.toContain('ann');
+});
+
+test('while the store is degraded, reads fail at once saying why, and seen writes are dropped', async () => {
+  const prefix = 'vs-degraded:';
+  const down = { why: null as string | null };
+  const state = new RedisViewerState(gate(prefix, down), limits);
+  await state.addSeen('ann', ['a']);
+  down.why = 'Redis is unavailable (test)';
+  await expect(state.seen('ann')).rejects.toThrow(/degraded \(Redis is unavailable \(test\)\)/);
+  await expect(state.blockedCommunities('ann')).rejects.toThrow(/degraded/);
+  await state.addSeen('ann', ['b']);
+  down.why = null;
+  expect(await state.seen('ann')).toEqual(new Set(['a']));
+});
+
+test('a Redis store keeps viewer state under its own prefix, on its serving connection', async () => {
+  const store = new RedisStore({ url: server.url, keyPrefix: 'vs-store:' });
+  await store.connect();
+  try {
+    await store.viewers.addSeen('bob', ['p1', 'p2']);
+    await store.viewers.setBlockedCommunities('bob', ['pics']);
+    expect(await store.viewers.seen('bob')).toEqual(new Set(['p1', 'p2']));
+    expect(await client.keys('vs-store:seen:*')).toHaveLength(1);
+    expect(await client.keys('vs-store:blocked:*')).toHaveLength(1);
+  } finally {
+    await store.close();
+  }
 });

@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import type { FeedKind, FeedPipeline } from '../pipeline/feeds';
+import { useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { RankerRegistry } from '../rankers/registry';
 import type { Store } from '../store/store';
 
@@ -17,7 +16,8 @@ export interface Readiness {
 export interface ReadinessDeps {
   readonly store: Store;
   readonly rankers: RankerRegistry;
-  readonly pipelines: Readonly<Record<FeedKind, FeedPipeline>>;
+  /** The rankers the feeds default to (signed in and signed out): each must have a version serving. */
+  readonly requiredRankers: readonly string[];
   /**
    * Whether the server accepts connections. False before it listens and from the first moment of a shutdown
    * (`server.close()` stops listening at once), so readiness turns 503 as soon as draining starts.
@@ -26,9 +26,9 @@ export interface ReadinessDeps {
 }
 
 /**
- * `/readyz`: whether this instance should receive traffic. Ready when it accepts connections, its store is not
- * degraded (for Redis: reachable, and known to hold the content served; `Store.health()`, no I/O), and every ranker
- * a feed pipeline defaults to (signed in and signed out) has a version serving. Cheap enough to be polled every second.
+ * Whether this instance should receive traffic. Ready when it accepts connections, its store is not degraded (for
+ * Redis: reachable, and known to hold the content served; `Store.health()`, no I/O), and every ranker a feed
+ * defaults to has a version serving. Cheap enough to be polled every second.
  */
 export function checkReadiness(deps: ReadinessDeps): Readiness {
   const reasons: string[] = [];
@@ -38,7 +38,7 @@ export function checkReadiness(deps: ReadinessDeps): Readiness {
   const health = deps.store.health();
   if (health.degraded) reasons.push(`store (${deps.store.kind}): ${health.reason ?? 'degraded'}`);
 
-  const required = [...new Set(Object.values(deps.pipelines).flatMap((p) => [p.defaultRanker, p.signedOutRanker]))].sort();
+  const required = [...new Set(deps.requiredRankers)].sort();
   const missing = required.filter((id) => !deps.rankers.variant(id)?.ranker);
   for (const id of missing) {
     const status = deps.rankers.variant(id)?.status;
@@ -56,10 +56,17 @@ export function checkReadiness(deps: ReadinessDeps): Readiness {
   };
 }
 
-/** Answers `/readyz`: 200 `{"status":"ready",...}`, or 503 `{"status":"unavailable","reasons":[...],...}`. */
-export function sendReadiness(res: ServerResponse, readiness: Readiness): void {
-  const body = JSON.stringify({ status: readiness.ready ? 'ready' : 'unavailable', reasons: readiness.reasons, checks: readiness.checks });
-  res
-    .writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' })
-    .end(body);
+/**
+ * `/readyz` through yoga's readiness plugin: 200 `{"status":"ready",...}`, or 503
+ * `{"status":"unavailable","reasons":[...],...}`, never cached.
+ */
+export function useReadiness(deps: ReadinessDeps, endpoint = '/readyz'): Plugin {
+  return useReadinessCheck({
+    endpoint,
+    check: ({ fetchAPI }) => {
+      const readiness = checkReadiness(deps);
+      const body = JSON.stringify({ status: readiness.ready ? 'ready' : 'unavailable', reasons: readiness.reasons, checks: readiness.checks });
+      return new fetchAPI.Response(body, { status: readiness.ready ? 200 : 503, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+    },
+  });
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ExperimentConfig } from '../rankers/registry';
-import type { FeedKind } from './feeds';
+import type { ExperimentConfig } from './registry';
 
 export interface ExperimentAssignment {
   readonly experiment: string;
@@ -29,7 +28,7 @@ export function assignArm(experiment: ExperimentConfig, userId: string): Experim
 }
 
 /** The first experiment running on `feed`, if any, and the viewer's arm in it. Signed-out requests are in none. */
-export function experimentFor(experiments: readonly ExperimentConfig[], feed: FeedKind, userId: string | null): ExperimentAssignment | null {
+export function experimentFor(experiments: readonly ExperimentConfig[], feed: string, userId: string | null): ExperimentAssignment | null {
   if (userId === null) return null;
   const e = experiments.find((x) => x.feed === feed);
   return e ? assignArm(e, userId) : null;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import type { GatewayContext } from '../context';
-import type { PageSession } from '../feed/service';
+import type { GatewayContext } from '../../resolvers/context';
+import type { PageSession } from '../feed/page';
 import type { Store } from '../store/store';
 import type { RequestObserver } from '../telemetry/http';
 import type { Logger } from '../telemetry/logger';
@@ -186,7 +186,7 @@ export class Replayer {
       runGraphQL();
     };
     // A replay needs the store as healthy as when the response was made (a degraded store changes the answer).
-    const hit = store.kind === 'embedded' || !store.health().degraded ? cache.get(key) : undefined;
+    const hit = store.health().degraded ? undefined : cache.get(key);
     if (!hit) {
       miss();
       return;

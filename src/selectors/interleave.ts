@@ -1,3 +1,6 @@
+import { seededRandom } from '../features/viewers';
+import type { Selector } from './selector';
+
 /**
  * Team-draft interleaving (Radlinski, Kurup and Joachims, 2008): two rankings are merged the way captains pick
  * teams. Whichever team has picked fewer items picks next (a coin decides when they are even), taking its highest
@@ -45,3 +48,22 @@ export function teamDraftInterleave<T>(a: readonly T[], b: readonly T[], limit: 
   }
   return { items, teams };
 }
+
+/**
+ * Team-draft interleaving of the two rankers of an "interleave:A,B" request, over what the session filters left:
+ * A's order is the selection's, B's is its order restricted to the same items. Every item records the ranker that
+ * picked it (`contributedBy`), and served scores become descending positions.
+ */
+export const interleaveSelector: Selector<undefined> = {
+  name: 'interleave',
+  check: (options) => (options === undefined ? null : 'takes no options'),
+  select(list, selection, ctx) {
+    if (!list.interleave) return selection;
+    const left = new Set(selection.order);
+    const orderB = list.interleave.orderB.filter((i) => left.has(i));
+    const rand = seededRandom(`interleave:${ctx.key}`);
+    const merged = teamDraftInterleave(selection.order, orderB, ctx.maxItems, () => rand() < 0.5);
+    const teamIds = [list.interleave.a, list.interleave.b];
+    return { ...selection, order: merged.items, teams: merged.teams.map((t) => teamIds[t]!), scores: 'positions' };
+  },
+};
