@@ -11,7 +11,7 @@
 import { seedDataOf } from '../src/bootstrap';
 import type { Corpus } from '../src/content';
 import { generateSyntheticCorpus } from '../src/dataset/synthetic';
-import { FEED_PIPELINES, type FeedKind, type FeedPipeline } from '../src/pipeline/feeds';
+import { FEED_PIPELINES, type FeedPipelines } from '../src/pipeline/feeds';
 import { RedisStore } from '../src/store/redis';
 import type { StoreStats } from '../src/store/store';
 import { startTestGateway } from '../test/helpers/gateway';
@@ -26,7 +26,7 @@ export function roundTripCorpus(): Corpus {
 }
 
 /** The home pipeline with its sources' limits scaled to about `candidates` in all, and deadlines that never bind. */
-export function homePipelineFor(candidates: number): Record<FeedKind, FeedPipeline> {
+export function homePipelineFor(candidates: number): FeedPipelines {
   const home = FEED_PIPELINES.home;
   const limitOf = (source: unknown) => (source === 'subscriptions' ? Math.round(candidates * 0.8) : Math.round(candidates * 0.25));
   return {
@@ -95,7 +95,7 @@ export async function measureRoundTrips(store: RedisStore, corpus: Corpus, opts:
     } finally {
       // Not gw.close(): it would close the shared store.
       await gw.gateway.close();
-      await gw.gateway.feeds.shadowsIdle();
+      await gw.gateway.feeds.idle();
       await gw.rankers.close();
     }
   }

@@ -22,8 +22,20 @@
  * cold scenario measures as many rounds of BENCH_COLD_REQUESTS, and its verdict reads the median round),
  * BENCH_SCALING_REQUESTS (100: the corpus verdict compares medians taken in different processes minutes apart),
  * BENCH_CORPUS_SIZES (100000,1000000,5000000), BENCH_TIMEOUT_SECONDS (3600; a full run takes about 30 minutes).
+ *
+ * Baseline comparison (bench/baseline.ts): BENCH_BASELINE=<git ref> (e.g. 0bac7ed) also measures the gateway as built
+ * from that commit, in the same run: a detached `git worktree` at .tmp/bench-baseline/<full sha> (git-ignored; reused
+ * when it is already at that sha and built; BENCH_BASELINE_REBUILD=1 reinstalls and recompiles it), `npm ci` and its
+ * own `tsc -p tsconfig.build.json` there; then the cold page and the cached page on each backend of BENCH_BACKENDS,
+ * the two builds alternating round by round (BENCH_ROUNDS), printed side by side with a verdict, "no regression
+ * beyond noise", whose noise is the spread of each build's own rounds; written to bench/results.json under
+ * `baseline`. The rest of the bench runs as usual after it, unless BENCH_ONLY=compare (the comparison alone). It adds
+ * about 3 minutes per backend with the default settings (and about a minute for the first build of a commit).
+ * A regression verdict does not change the exit status (as with every other verdict); failed requests or a build
+ * or gateway that could not be measured do.
  */
 import { roundTripsConstant, roundTripsScenario, roundTripsTable, type RoundTripReport } from './round-trips';
+import { compareBuilds, compareSettingsFromEnv, compareTable, prepareBaseline, type BaselineBuild, type CompareKit, type CompareReport } from './baseline';
 import { benchScorer } from './scorer';
 import { memoryScenario, residentBytes, type MemoryReport } from './memory';
 import { CORPUS_STEPS, scalingScenario, scalingTable, type ScalingReport } from './scaling';
@@ -42,7 +54,7 @@ import { loadConfig, NODE_FLAGS, repoRoot } from '../src/config';
 // The same private redis-server the tests use (own port and folder, stopped by its pid).
 import { freePort, startRedisServer, type TestRedis as BenchRedis } from '../test/helpers/redis-server';
 
-type Backend = 'embedded' | 'redis';
+export type Backend = 'embedded' | 'redis';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -83,6 +95,9 @@ const BACKENDS: Backend[] = (() => {
   }
   return list as Backend[];
 })();
+
+/** BENCH_BASELINE, BENCH_ONLY, BENCH_BASELINE_REBUILD: the baseline comparison (bench/baseline.ts). */
+const COMPARE = compareSettingsFromEnv(process.env);
 
 /** BENCH_CORPUS_SIZES: the synthetic corpora of the cost-growth scenario (default 100k, 1M and 5M posts). */
 const CORPUS_SIZES: number[] = (() => {
@@ -146,7 +161,7 @@ async function abort(reason: string, code: number): Promise<never> {
 // ---------------------------------------------------------------------------------------------------------------
 // Dataset
 
-interface DatasetChoice {
+export interface DatasetChoice {
   dir: string | null;
   source: string;
 }
@@ -177,7 +192,7 @@ function isDirectory(p: string): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // The gateway as a child process
 
-interface GatewayProcess {
+export interface GatewayProcess {
   readonly port: number;
   readonly pid: number;
   readonly startupMs: number;
@@ -187,7 +202,26 @@ interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-async function startGateway(backend: Backend, dataset: DatasetChoice, redisUrl: string | null): Promise<{ gateway: GatewayProcess; env: NodeJS.ProcessEnv }> {
+/**
+ * Which build of the gateway a child process runs: by default this working tree's (dist/src/main.js, cwd the
+ * repository); the baseline comparison (bench/baseline.ts) passes another worktree's entry and folder. `env` is added
+ * to the child's environment after everything else (e.g. the same JWT_SECRET for both builds).
+ */
+export interface GatewayBuild {
+  readonly label: string;
+  readonly entry: string;
+  readonly cwd: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const CURRENT_BUILD: GatewayBuild = { label: 'current', entry: GATEWAY_ENTRY, cwd: repoRoot };
+
+async function startGateway(
+  backend: Backend,
+  dataset: DatasetChoice,
+  redisUrl: string | null,
+  build: GatewayBuild = CURRENT_BUILD,
+): Promise<{ gateway: GatewayProcess; env: NodeJS.ProcessEnv }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn' };
   // Nothing inherited may point the child elsewhere: only what this backend needs.
@@ -196,9 +230,10 @@ async function startGateway(backend: Backend, dataset: DatasetChoice, redisUrl: 
   delete env.REDIS_KEY_PREFIX;
   if (dataset.dir) env.DATASET_DIR = dataset.dir;
   if (backend === 'redis') env.REDIS_URL = redisUrl!;
+  Object.assign(env, build.env);
 
   const started = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, GATEWAY_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, build.entry], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: build.cwd });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const lines: string[] = [];
   const warnings: string[] = [];
@@ -228,12 +263,12 @@ async function startGateway(backend: Backend, dataset: DatasetChoice, redisUrl: 
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await stop();
-      throw new Error(`gateway (${backend}) exited during start-up (code ${child.exitCode}, signal ${child.signalCode}):\n${tail()}`);
+      throw new Error(`gateway (${build.label}, ${backend}) exited during start-up (code ${child.exitCode}, signal ${child.signalCode}):\n${tail()}`);
     }
     if (await healthy(port)) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`gateway (${backend}) did not answer /healthz within 90 s:\n${tail()}`);
+      throw new Error(`gateway (${build.label}, ${backend}) did not answer /healthz within 90 s:\n${tail()}`);
     }
     await sleep(100);
   }
@@ -254,7 +289,7 @@ function healthy(port: number): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
 
-interface Reply {
+export interface Reply {
   status: number;
   body: string;
   contentType: string;
@@ -313,7 +348,7 @@ function checkFeedReply(r: Pick<Reply, 'status' | 'body'>): string | null {
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics
 
-interface Stats {
+export interface Stats {
   requests: number;
   failures: number;
   p50: number;
@@ -358,7 +393,7 @@ interface Failure {
   examples: string[];
 }
 
-class FailureLog {
+export class FailureLog {
   readonly all: Failure[] = [];
   record(scenario: string, backend: Backend, message: string): void {
     let f = this.all.find((x) => x.scenario === scenario && x.backend === backend);
@@ -390,6 +425,38 @@ async function coldScenario(
   tokens: TokenService,
   failures: FailureLog,
 ): Promise<{ stats: Stats; rounds: Stats[]; pooled: Stats; firstRequestMs: number }> {
+  const session = await openColdSession(backend, port, tokens, failures, 'cold');
+  try {
+    const rounds: Stats[] = [];
+    const all: number[] = [];
+    let allSeconds = 0;
+    for (let round = 0; round < SETTINGS.rounds; round++) {
+      const { stats, latencies } = await session.round(round);
+      rounds.push(stats);
+      all.push(...latencies);
+      allSeconds += stats.seconds;
+    }
+    const median = [...rounds].sort((a, b) => a.p50 - b.p50)[Math.floor((rounds.length - 1) / 2)]!;
+    return { stats: median, rounds, pooled: summarize(all, failures.count('cold', backend), allSeconds), firstRequestMs: session.firstRequestMs };
+  } finally {
+    session.close();
+  }
+}
+
+/** A gateway made ready for cold rounds: its first request and warm-up done, every round's tokens signed. */
+export interface ColdSession {
+  readonly firstRequestMs: number;
+  /** Measured round `index` (from 0, below `SETTINGS.rounds`): `SETTINGS.coldRequests` fresh viewers. */
+  round(index: number): Promise<{ stats: Stats; latencies: number[] }>;
+  close(): void;
+}
+
+/**
+ * The cold scenario's set-up, apart from its rounds so that the baseline comparison can run one build's round, then
+ * the other's: signs every token, sends the first request after boot and the warm-up. Failures are recorded under
+ * `scenario` and `backend`.
+ */
+async function openColdSession(backend: Backend, port: number, tokens: TokenService, failures: FailureLog, scenario: string): Promise<ColdSession> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: SETTINGS.coldConcurrency });
   try {
     // Sign every token before timing anything: signing is the client's cost, not the gateway's.
@@ -399,29 +466,28 @@ async function coldScenario(
     // The first request after boot, on its own: it pays for lazy initialisation and an unoptimised JIT.
     const first = await post(agent, port, REQUEST_BODY, tokenList[0]!);
     const firstProblem = checkFeedReply(first);
-    if (firstProblem) failures.record('cold', backend, firstProblem);
+    if (firstProblem) failures.record(scenario, backend, firstProblem);
 
     // Warm-up (not measured), then the measured rounds; all at the same concurrency, driven by autocannon: node's
     // own HTTP client took ~1 ms of CPU per request on the two cores the gateway uses (~8% of a cold request's
     // whole cost), autocannon a fraction of that. Each request carries the next unused token.
     const runBatch = (from: number, count: number, measure: boolean) => coldCannon(port, tokenList.slice(from, from + count), (problem) => {
-      if (measure) failures.record('cold', backend, problem);
+      if (measure) failures.record(scenario, backend, problem);
     });
     await runBatch(1, SETTINGS.coldWarmup, false);
-    const rounds: Stats[] = [];
-    const all: number[] = [];
-    let allSeconds = 0;
-    for (let round = 0; round < SETTINGS.rounds; round++) {
-      const before = failures.count('cold', backend);
-      const { latencies, seconds } = await runBatch(1 + SETTINGS.coldWarmup + round * SETTINGS.coldRequests, SETTINGS.coldRequests, true);
-      rounds.push(summarize(latencies, failures.count('cold', backend) - before, seconds));
-      all.push(...latencies);
-      allSeconds += seconds;
-    }
-    const median = [...rounds].sort((a, b) => a.p50 - b.p50)[Math.floor((rounds.length - 1) / 2)]!;
-    return { stats: median, rounds, pooled: summarize(all, failures.count('cold', backend), allSeconds), firstRequestMs: first.ms };
-  } finally {
+    return {
+      firstRequestMs: first.ms,
+      async round(index) {
+        if (!Number.isInteger(index) || index < 0 || index >= SETTINGS.rounds) throw new Error(`cold round ${index} is outside 0-${SETTINGS.rounds - 1}`);
+        const before = failures.count(scenario, backend);
+        const { latencies, seconds } = await runBatch(1 + SETTINGS.coldWarmup + index * SETTINGS.coldRequests, SETTINGS.coldRequests, true);
+        return { stats: summarize(latencies, failures.count(scenario, backend) - before, seconds), latencies };
+      },
+      close: () => agent.destroy(),
+    };
+  } catch (err) {
     agent.destroy();
+    throw err;
   }
 }
 
@@ -447,7 +513,7 @@ const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /** The home feed's default ranker and, when it is an xgboost model, its size: what the cold scenario ranks with. */
 function homeModel(): { ranker: string; kind: string; trees: number | null; maxDepth: number | null; features: number | null } {
-  const ranker = FEED_PIPELINES.home.defaultRanker;
+  const ranker = FEED_PIPELINES.home.scorer.defaultRanker;
   const config = JSON.parse(readFileSync(path.join(repoRoot, 'models', 'rankers.json'), 'utf8')) as { rankers: { id: string; kind: string; params?: { model?: string } }[] };
   const variant = config.rankers.find((r) => r.id === ranker);
   if (!variant || variant.kind !== 'xgboost' || !variant.params?.model) return { ranker, kind: variant?.kind ?? 'unknown', trees: null, maxDepth: null, features: null };
@@ -471,7 +537,7 @@ function verdictTable(rows: Verdict[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
-interface CannonOutcome {
+export interface CannonOutcome {
   stats: Stats;
   /** Responses whose bytes differed from the reference body (not failures: e.g. a snapshot rebuilt mid-run). */
   differing: number;
@@ -647,6 +713,49 @@ interface BackendResult {
   gatewayWarnings?: string[];
 }
 
+/** Cached: one viewer; the first request ranks the feed, the second is the reference cached response. */
+async function prepareCached(port: number, tokens: TokenService): Promise<{ token: string; reference: Reply }> {
+  const token = await tokens.sign(freshUserId('cached'));
+  const agent = new http.Agent({ keepAlive: false });
+  try {
+    const warm = await post(agent, port, REQUEST_BODY, token);
+    const warmProblem = checkFeedReply(warm);
+    if (warmProblem) throw new Error(`cached warm-up request failed: ${warmProblem}`);
+    const reference = await post(agent, port, REQUEST_BODY, token);
+    const refProblem = checkFeedReply(reference);
+    if (refProblem) throw new Error(`cached reference request failed: ${refProblem}`);
+    return { token, reference };
+  } finally {
+    agent.destroy();
+  }
+}
+
+export interface CachedRound {
+  cached: CannonOutcome;
+  bare: CannonOutcome;
+  /** Gateway requests per second over the bare server's, in this round. */
+  ratio: number;
+}
+
+/**
+ * One round of the cached scenario: the gateway on `gatewayPort` for BENCH_SECONDS, then the bare server on
+ * `barePort` (answering the same reference bytes) for as long. Failures are recorded under `scenarios` (the
+ * gateway's, the bare server's) and `backend`.
+ */
+async function cachedRound(
+  backend: Backend,
+  gatewayPort: number,
+  barePort: number,
+  token: string,
+  reference: Reply,
+  failures: FailureLog,
+  scenarios: readonly [cached: string, bare: string],
+): Promise<CachedRound> {
+  const cached = await cannon(gatewayPort, token, reference.body, (m) => failures.record(scenarios[0], backend, m));
+  const bare = await cannon(barePort, token, reference.body, (m) => failures.record(scenarios[1], backend, m));
+  return { cached, bare, ratio: cached.stats.rps / bare.stats.rps };
+}
+
 async function benchBackend(backend: Backend, dataset: DatasetChoice, failures: FailureLog): Promise<BackendResult> {
   let redis: BenchRedis | null = null;
   let stopRedis: (() => Promise<void>) | null = null;
@@ -684,31 +793,16 @@ async function benchBackend(backend: Backend, dataset: DatasetChoice, failures: 
     result.firstRequestMs = cold.firstRequestMs;
     result.coldScored = await coldCandidates(gateway.port, tokens);
 
-    // Cached: one viewer; the first request ranks the feed, the second is the reference cached response.
-    const token = await tokens.sign(freshUserId('cached'));
-    const agent = new http.Agent({ keepAlive: false });
-    let reference: Reply;
-    try {
-      const warm = await post(agent, gateway.port, REQUEST_BODY, token);
-      const warmProblem = checkFeedReply(warm);
-      if (warmProblem) throw new Error(`cached warm-up request failed: ${warmProblem}`);
-      reference = await post(agent, gateway.port, REQUEST_BODY, token);
-      const refProblem = checkFeedReply(reference);
-      if (refProblem) throw new Error(`cached reference request failed: ${refProblem}`);
-    } finally {
-      agent.destroy();
-    }
+    const { token, reference } = await prepareCached(gateway.port, tokens);
     result.responseBytes = Buffer.byteLength(reference.body);
     // Cached and bare alternate, round after round, so that a slow spell of this shared machine falls on both sides
     // of some round instead of on one side of the only one; the verdict is the median round's ratio.
-    const rounds: { cached: CannonOutcome; bare: CannonOutcome; ratio: number }[] = [];
+    const rounds: CachedRound[] = [];
     const gatewayPort = gateway.port;
     await withBareServer(reference.body, reference.contentType || 'application/json', async (barePort) => {
       for (let i = 1; i <= SETTINGS.rounds; i++) {
         log(`[${backend}] round ${i}/${SETTINGS.rounds}: cached, then bare node:http with the same ${result.responseBytes}-byte body; autocannon, ${SETTINGS.connections} connections, ${SETTINGS.seconds} s each…`);
-        const cached = await cannon(gatewayPort, token, reference.body, (m) => failures.record('cached', backend, m));
-        const bare = await cannon(barePort, token, reference.body, (m) => failures.record('bare', backend, m));
-        rounds.push({ cached, bare, ratio: cached.stats.rps / bare.stats.rps });
+        rounds.push(await cachedRound(backend, gatewayPort, barePort, token, reference, failures, ['cached', 'bare']));
       }
     });
     const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor((rounds.length - 1) / 2)]!;
@@ -762,6 +856,41 @@ function table(results: BackendResult[]): string {
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
+/** What the baseline comparison (bench/baseline.ts) uses of this file: the same start-up and measurements. */
+function compareKit(dataset: DatasetChoice, failures: FailureLog): CompareKit {
+  const { rounds, seconds, connections, coldRequests, coldConcurrency, coldWarmup } = SETTINGS;
+  return {
+    settings: { rounds, seconds, connections, coldRequests, coldConcurrency, coldWarmup },
+    backends: BACKENDS,
+    dataset,
+    failures,
+    repoRoot,
+    currentBuild: CURRENT_BUILD,
+    log,
+    onCleanup,
+    startGateway: (backend, redisUrl, build) => startGateway(backend, dataset, redisUrl, build),
+    // The secret the child actually uses, read the way it reads it.
+    tokenService: (env) => new TokenService(loadConfig(env).jwtSecret),
+    openColdSession: (backend, port, tokens, scenario) => openColdSession(backend, port, tokens, failures, scenario),
+    prepareCached,
+    cachedRound: (backend, gatewayPort, barePort, token, reference, scenarios) => cachedRound(backend, gatewayPort, barePort, token, reference, failures, scenarios),
+    withBareServer,
+  };
+}
+
+/** The banner of a run whose numbers are not valid, on stderr, with why. */
+function printFailed(reasons: string[], failures: FailureLog): void {
+  const bar = '!'.repeat(78);
+  process.stderr.write(`\n${bar}\n`);
+  process.stderr.write('BENCHMARK FAILED: these numbers are not valid.\n');
+  for (const r of reasons) process.stderr.write(`  ${r}\n`);
+  for (const f of failures.all) {
+    process.stderr.write(`  ${f.count} failed request(s) in "${f.scenario}" on ${f.backend}:\n`);
+    for (const e of f.examples) process.stderr.write(`      ${e}\n`);
+  }
+  process.stderr.write(`${bar}\n`);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -804,6 +933,19 @@ async function main(): Promise<void> {
       `cached and bare: autocannon ${SETTINGS.connections} connections, ${SETTINGS.rounds} alternating rounds of ${SETTINGS.seconds} s each; personalizedFeed(first: ${SETTINGS.pageSize})`,
   );
   log('note: load generator, gateway (and redis-server) share this machine; numbers are loopback-only.');
+  // The baseline is installed and compiled before anything is measured (npm ci and tsc load the machine).
+  let baseline: BaselineBuild | null = null;
+  if (COMPARE.ref) {
+    log(`compare: BENCH_BASELINE=${COMPARE.ref}${COMPARE.only ? ' (BENCH_ONLY=compare: the comparison alone)' : ', then the rest of the bench'}`);
+    try {
+      baseline = await prepareBaseline(COMPARE, repoRoot, log, onCleanup);
+    } catch (err) {
+      clearTimeout(watchdog);
+      process.stderr.write(`bench: the baseline ${COMPARE.ref} could not be prepared: ${err instanceof Error ? err.message : String(err)}\n`);
+      await cleanupAll();
+      process.exit(1);
+    }
+  }
   // How busy the CPUs are before anything starts (the load average lags by a minute, so measure it).
   const idleCpuBusy = await cpuBusyFraction(1000);
   const busy = idleCpuBusy > 0.25;
@@ -814,6 +956,41 @@ async function main(): Promise<void> {
   log('');
 
   const failures = new FailureLog();
+
+  // The baseline comparison first, on a machine not yet warmed by the other scenarios.
+  let comparison: CompareReport | null = null;
+  if (baseline) {
+    try {
+      comparison = await compareBuilds(compareKit(dataset, failures), baseline);
+    } finally {
+      await cleanupAll();
+    }
+    log('');
+    log(compareTable(comparison));
+    log('');
+  }
+  if (comparison && COMPARE.only === 'compare') {
+    clearTimeout(watchdog);
+    const ok = comparison.ok && failures.all.length === 0;
+    const report = {
+      ok,
+      only: 'compare',
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((n) => Math.round(n * 100) / 100), cpuBusyBeforeStart: Math.round(idleCpuBusy * 1000) / 1000, busyAtStart: busy },
+      dataset: { dir: dataset.dir, synthetic: dataset.dir === null, source: dataset.source },
+      settings: { ...SETTINGS, backends: BACKENDS, query: FEED_QUERY, nodeEnv: 'development' },
+      baseline: comparison,
+      failures: failures.all,
+      finishedAt: new Date().toISOString(),
+    };
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+    log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+    if (!ok) {
+      printFailed(comparison.backends.filter((b) => b.error).map((b) => `compare ${b.backend}: ${b.error}`), failures);
+      process.exitCode = 1;
+    }
+    return;
+  }
+
   const results: BackendResult[] = [];
   try {
     for (const backend of BACKENDS) results.push(await benchBackend(backend, dataset, failures));
@@ -944,13 +1121,26 @@ async function main(): Promise<void> {
   } else {
     verdicts.push({ scenario: '6. cost growth', measured: `NOT MEASURED: ${scaling.error}`, needed: '-', holds: null });
   }
+  if (comparison) {
+    const regressions = comparison.backends.flatMap((b) => b.metrics.filter((m) => !m.holds).map((m) => `${m.backend} ${m.scenario} ${m.metric}`));
+    verdicts.push({
+      scenario: `7. against BENCH_BASELINE=${comparison.ref}`,
+      measured: comparison.ok
+        ? comparison.backends.map((b) => b.metrics.map((m) => `${b.backend} ${m.scenario === 'cold page' ? 'cold' : 'cached'} ${m.metric} ${m.ratio.toFixed(2)}x (noise ${m.noise.toFixed(2)}x)`).join(', ')).join('; ')
+        : `NOT VALID: ${comparison.backends.map((b) => b.error).filter(Boolean).join('; ').split('\n')[0]!.slice(0, 100)}`,
+      needed: 'no regression beyond noise (current/baseline within the larger spread of the two builds\' rounds)',
+      holds: comparison.ok ? comparison.allHold && regressions.length === 0 : null,
+    });
+    log('');
+    log(compareTable(comparison));
+  }
   log('');
   log('Every scenario, its needed value, and whether it holds in this run:');
   log(verdictTable(verdicts));
 
   const failedBackends = results.filter((r) => !r.ok);
   const failedRequests = failures.all.reduce((n, f) => n + f.count, 0);
-  const ok = failedBackends.length === 0 && failedRequests === 0 && !('error' in roundTrips) && roundTripsConstant(roundTrips);
+  const ok = failedBackends.length === 0 && failedRequests === 0 && !('error' in roundTrips) && roundTripsConstant(roundTrips) && (comparison?.ok ?? true);
   const report = {
     ok,
     machine: { ...machine, loadAverageAtEnd: loadAtEnd, cpuBusyBeforeStart: Math.round(idleCpuBusy * 1000) / 1000, busyAtStart: busy },
@@ -962,6 +1152,7 @@ async function main(): Promise<void> {
     scaling,
     homeModel: model,
     verdicts,
+    baseline: comparison ?? undefined,
     allHold: verdicts.every((v) => v.holds !== false),
     failures: failures.all,
     finishedAt: new Date().toISOString(),
@@ -970,17 +1161,11 @@ async function main(): Promise<void> {
   log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
 
   if (!ok) {
-    const bar = '!'.repeat(78);
-    process.stderr.write(`\n${bar}\n`);
-    process.stderr.write('BENCHMARK FAILED: these numbers are not valid.\n');
-    for (const r of failedBackends) process.stderr.write(`  backend ${r.backend}: ${r.error}\n`);
-    if ('error' in roundTrips) process.stderr.write(`  round trips: ${roundTrips.error}\n`);
-    else if (!roundTripsConstant(roundTrips)) process.stderr.write('  round trips per cold request grew with the candidates\n');
-    for (const f of failures.all) {
-      process.stderr.write(`  ${f.count} failed request(s) in "${f.scenario}" on ${f.backend}:\n`);
-      for (const e of f.examples) process.stderr.write(`      ${e}\n`);
-    }
-    process.stderr.write(`${bar}\n`);
+    const reasons = failedBackends.map((r) => `backend ${r.backend}: ${r.error}`);
+    if ('error' in roundTrips) reasons.push(`round trips: ${roundTrips.error}`);
+    else if (!roundTripsConstant(roundTrips)) reasons.push('round trips per cold request grew with the candidates');
+    for (const b of comparison?.backends ?? []) if (b.error) reasons.push(`compare ${b.backend}: ${b.error}`);
+    printFailed(reasons, failures);
     process.exitCode = 1;
   }
 }

@@ -108,7 +108,7 @@ async function worker(posts: number, targets: readonly number[], requests: numbe
       rows.push({ posts, target, scored: percentile(scored, 50), requests, p50: percentile(latencies, 50), p99: percentile(latencies, 99) });
     } finally {
       await gw.gateway.close();
-      await gw.gateway.feeds.shadowsIdle();
+      await gw.gateway.feeds.idle();
       await gw.rankers.close();
     }
   }
