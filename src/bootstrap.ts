@@ -8,7 +8,7 @@ import { validatePipelines } from './pipeline/validate';
 import { loadRankerFile, type RankerRegistry } from './rankers/registry';
 import { createGateway, type Gateway } from './server';
 import { EmbeddedStore } from './store/embedded';
-import { keepPostFeatures } from './features/registry';
+import { keepPostFeatures } from './features/rows';
 import { RedisStore } from './store/redis';
 import { redactRedisUrl } from './redis-url';
 import type { SeedData, Store } from './store/store';

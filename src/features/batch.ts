@@ -1,15 +1,7 @@
 import type { Community } from '../content';
 import { PostTable } from '../store/post-table';
-import {
-  communityFeatureRow,
-  featureDefinition,
-  featureSlot,
-  keptPostFeatures,
-  POST_FEATURE_WIDTH,
-  writePostFeatures,
-  type FeatureDefinition,
-  type FeatureInput,
-} from './registry';
+import { featureDefinition, type FeatureDefinition, type FeatureInput } from './registry';
+import { communityFeatureRow, featureSlot, keptPostFeatures, POST_FEATURE_WIDTH, writePostFeatures } from './rows';
 
 /**
  * A batch of feature rows for one ranker: `rows` rows of `features.length` values each, row-major in `values`
@@ -79,7 +71,7 @@ function columnPlan(features: readonly string[]): ColumnPlan {
  * `features`. A missing value is NaN, whatever the feature. Every value of the batch is written (so a reused buffer
  * needs no clearing).
  *
- * Post- and community-scoped values come from rows kept per post and per community (`postFeatureRow`, read in place by `writePostFeatures`), so a request
+ * Post- and community-scoped values come from rows kept per post and per community (src/features/rows.ts), so a request
  * computes only what depends on it (the viewer's and the context's features); every value equals the feature's
  * `compute` on the same input.
  */

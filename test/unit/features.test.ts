@@ -1,7 +1,8 @@
 import type { Post } from '../../src/content';
 import { generateSyntheticCorpus } from '../../src/dataset/synthetic';
 import { buildFeatureBatch } from '../../src/features/batch';
-import { FEATURES, featureDefinition, postFeatureRow, type FeatureInput } from '../../src/features/registry';
+import { FEATURES, featureDefinition, type FeatureInput } from '../../src/features/registry';
+import { postFeatureRow } from '../../src/features/rows';
 import { titleTokens } from '../../src/features/title-tokens';
 import { deriveViewerProfile } from '../../src/features/viewers';
 import { seedEmbeddedStore, seedStore } from '../../src/bootstrap';
