@@ -17,6 +17,8 @@ export interface DeadlineOptions {
    * fires later than this past its due time grants the work one more period. @default 20
    */
   readonly loopLagGraceMs?: number;
+  /** A deadline of the caller's (a request's, around this step's): when it aborts, the work's signal aborts too. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -32,7 +34,12 @@ export interface DeadlineOptions {
  */
 export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number | undefined, opts: DeadlineOptions = {}): Promise<T> {
   const controller = new AbortController();
-  if (ms === undefined) return work(controller.signal);
+  const outer = opts.signal;
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted) onOuterAbort();
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const unlink = () => outer?.removeEventListener('abort', onOuterAbort);
+  if (ms === undefined) return work(controller.signal).finally(unlink);
   const grace = opts.loopLagGraceMs ?? 20;
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
@@ -56,5 +63,6 @@ export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: n
   return Promise.race([running, deadline]).finally(() => {
     clearTimeout(timer);
     if (immediate) clearImmediate(immediate);
+    unlink();
   });
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { getNamedType, type GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { GatewayContext } from '../resolvers/context';
 import { resolvers as gatewayResolvers } from '../resolvers';
@@ -75,6 +76,12 @@ export function loadTypeDefs(dir = path.join(repoRoot, 'schema')): string {
     .join('\n');
 }
 
+/** The query fields that serve a feed (of type FeedConnection), and `__typename`. */
+function feedFieldsOf(schema: GraphQLSchema): ReadonlySet<string> {
+  const fields = Object.values(schema.getQueryType()?.getFields() ?? {});
+  return new Set(['__typename', ...fields.filter((f) => getNamedType(f.type).name === 'FeedConnection').map((f) => f.name)]);
+}
+
 /** The gateway's wiring: the feed service, GraphQL (yoga and its plugins) and the HTTP server in front of it. */
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, store, rankers, tokens, logger } = deps;
@@ -122,6 +129,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics,
     observer,
     logger,
+    replayableRootFields: feedFieldsOf(schema),
   });
   rankers.onReload(() => replays.clear());
 

@@ -133,8 +133,6 @@ export class ResponseCache {
   }
 }
 
-/** Root fields whose answers can be replayed: feeds, which answer the same page until their session changes. */
-const REPLAYABLE_ROOT_FIELDS = new Set(['personalizedFeed', 'contextualFeed', '__typename']);
 
 /**
  * What the GraphQL side of a request tells the replay capture: its context (set by the server's context factory),
@@ -151,6 +149,11 @@ export interface ReplayerDeps {
   readonly metrics: Metrics;
   readonly observer: RequestObserver;
   readonly logger: Logger;
+  /**
+   * Root fields whose answers can be replayed: the feeds (fields of type FeedConnection), which answer the same page
+   * until their session changes, and `__typename`.
+   */
+  readonly replayableRootFields: ReadonlySet<string>;
 }
 
 /**
@@ -255,7 +258,7 @@ export class Replayer {
     // A token was sent but never read: its expiry is unknown, so the answer is not kept.
     if (req.headers.authorization !== undefined && capture.tokenExpiresAt === undefined) return;
     const op = this.deps.observer.operationOf(req);
-    if (!op || op.type !== 'query' || op.errors > 0 || !op.rootFields.split(',').every((f) => REPLAYABLE_ROOT_FIELDS.has(f))) return;
+    if (!op || op.type !== 'query' || op.errors > 0 || !op.rootFields.split(',').every((f) => this.deps.replayableRootFields.has(f))) return;
     this.deps.cache.set(key, {
       body,
       requestId: ctx.requestId,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { context, propagation } from '@opentelemetry/api';
 import { z } from 'zod';
+import { DeadlineExceeded, withDeadline } from '../deadline';
 import { withSpan } from '../telemetry/tracing';
 import type { FeatureBatch, RankerFactory, ScoreOptions } from './ranker';
 
@@ -96,35 +97,27 @@ export const createRemoteRanker: RankerFactory = (spec) => {
       // Inside the span, so `traceparent` names rank.remote as the server's parent span.
       propagation.inject(context.active(), headers);
 
-      // One controller for both limits, linked by hand rather than with AbortSignal.any (absent before Node 20.3, which
-      // package.json still allows), and unlinked in `finally` so a long-lived caller signal keeps no listener per call.
-      const ctrl = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ctrl.abort();
-      }, p.timeoutMs);
-      const onCallerAbort = () => ctrl.abort();
-      signal?.addEventListener('abort', onCallerAbort, { once: true });
+      let res: Response;
+      let text: string;
       try {
-        let res: Response;
-        let text: string;
-        try {
-          res = await fetch(endpoint, { method: 'POST', headers, body, signal: ctrl.signal });
-          span.setAttribute('http.response.status_code', res.status);
-          // The body read is under the same signal: a server that sends headers and then stalls is cut off too.
-          text = await res.text();
-        } catch (err) {
-          if (timedOut) return fail(`${where} did not answer within ${p.timeoutMs} ms`);
-          if (signal?.aborted) return fail(`aborted by the caller while waiting for ${where}`);
-          return fail(`cannot reach ${where}: ${describe(err)}`);
-        }
-        if (res.status !== 200) return fail(`${where} answered HTTP ${res.status}: ${errorText(text)}`);
-        return decode(text, rows, id);
-      } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onCallerAbort);
+        // Under the call's deadline and the caller's (src/deadline.ts). The body read is under the same signal: a
+        // server that sends headers and then stalls is cut off too.
+        ({ res, text } = await withDeadline(
+          async (deadline) => {
+            const answer = await fetch(endpoint, { method: 'POST', headers, body, signal: deadline });
+            span.setAttribute('http.response.status_code', answer.status);
+            return { res: answer, text: await answer.text() };
+          },
+          p.timeoutMs,
+          { signal },
+        ));
+      } catch (err) {
+        if (err instanceof DeadlineExceeded) return fail(`${where} did not answer within ${p.timeoutMs} ms`);
+        if (signal?.aborted) return fail(`aborted by the caller while waiting for ${where}`);
+        return fail(`cannot reach ${where}: ${describe(err)}`);
       }
+      if (res.status !== 200) return fail(`${where} answered HTTP ${res.status}: ${errorText(text)}`);
+      return decode(text, rows, id);
     });
   }
 

@@ -37,8 +37,11 @@ import { MAX_PAGE_SIZE } from '../limits';
  */
 export const RANKING_COST = 100;
 
-/** Fields that rank a feed (each a full pipeline run on a cache miss). */
-const RANKING_FIELDS = new Set(['Query.personalizedFeed', 'Query.contextualFeed', 'Query.compareRankers']);
+/**
+ * Fields that rank: every field of these types (each a full pipeline run on a cache miss), so a feed added to the
+ * schema is priced as one without a change here.
+ */
+const RANKING_TYPES = new Set(['FeedConnection', 'RankerComparison']);
 
 /** The arguments that size the lists below a field. */
 const PAGE_ARGS = ['first', 'k'] as const;
@@ -124,9 +127,9 @@ export function operationCost(
     const def = parent.getFields()[name];
     if (!def) return 0; // unknown fields fail validation
     const coordinate = `${parent.name}.${name}`;
-    let own = 1 + (RANKING_FIELDS.has(coordinate) ? RANKING_COST : 0);
-    const size = isListType(getNullableType(def.type)) ? listSize(coordinate, pageSize) : 1;
     const named = getNamedType(def.type);
+    let own = 1 + (RANKING_TYPES.has(named.name) ? RANKING_COST : 0);
+    const size = isListType(getNullableType(def.type)) ? listSize(coordinate, pageSize) : 1;
     if (!node.selectionSet || !isObjectType(named)) return own * size;
     // A page argument sizes the paged lists anywhere below its field (compareRankers(k) { a { items } }).
     const childPage = pageArgument(def, node, vars) ?? pageSize;

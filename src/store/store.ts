@@ -98,6 +98,7 @@ export interface FeatureLogStore {
  * The store knows nothing of ranking or GraphQL: it keeps records, sorted indexes and opaque snapshot bytes.
  */
 export interface Store {
+  /** Which backend: for logs, spans and readiness only (nothing outside src/store/ branches on it). */
   readonly kind: 'embedded' | 'redis';
 
   /** Posts by id; same length and order as `ids`, null where unknown. One round trip. */
