@@ -471,8 +471,8 @@ async function compareBackend(kit: CompareKit, backend: Backend, builds: Record<
     // Both gateways run for the whole comparison, started one after the other; during a round only the one measured
     // is sent requests. Why not stop one to start the other each round: every start would load the data set again
     // (and on Redis seed it again) and give each round a freshly started process, its JIT cold, unlike the rounds of
-    // the main scenarios, which all run in one warm process; an idle gateway costs memory (~0.5-0.8 GiB) but next
-    // to no CPU, which is measured and printed (its CPU time while the other build's rounds ran).
+    // the main scenarios, which all run in one warm process; an idle gateway holds its memory (its data set) but uses
+    // next to no CPU, which is measured and printed (its CPU time while the other build's rounds ran).
     for (const role of ROLES) {
       let redisUrl: string | null = null;
       if (backend === 'redis') {

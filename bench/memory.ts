@@ -55,11 +55,10 @@ const VIEWERS = 1000;
 export const MEMORY_REQUESTS = 100_000;
 /**
  * Requests before the first mark. Not only the caches: V8 grows its heap reservation in steps as it learns the
- * allocation rate, and the resident size kept rising for the first ~40,000 requests of this mix before it levelled
- * out. Measured on the embedded store (2026-12-02, same build, warm-up then 100,000 more): a 5,000-request warm-up
- * read +11.8% (633 -> 707 MiB), 20,000 +5.3% (654 -> 689), 40,000 -0.3% (682 -> 680). The end was about 680-707 MiB
- * in every run: the process does not grow after 40,000 requests, it had not finished growing after 10,000 (the
- * value before, which faster requests now reach in less time).
+ * allocation rate, and the resident size keeps rising for the first tens of thousands of requests of this mix before
+ * it levels out. A warm-up that ends sooner counts that levelling-out as growth, as shorter warm-ups here did; one
+ * that ends after it leaves only growth that goes on, a leak. The memory table prints every mark, so a run shows
+ * whether the process had levelled out.
  */
 export const MEMORY_WARMUP = 40_000;
 /** Requests over which each high-water mark is read. */

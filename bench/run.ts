@@ -21,7 +21,7 @@
  * BENCH_ROUNDS (3: cached and bare alternate, BENCH_SECONDS each, and the median round's ratio is the verdict; the
  * cold scenario measures as many rounds of BENCH_COLD_REQUESTS, and its verdict reads the median round),
  * BENCH_SCALING_REQUESTS (100: the corpus verdict compares medians taken in different processes minutes apart),
- * BENCH_CORPUS_SIZES (100000,1000000,5000000), BENCH_TIMEOUT_SECONDS (3600; a full run takes about 30 minutes).
+ * BENCH_CORPUS_SIZES (100000,1000000,5000000), BENCH_TIMEOUT_SECONDS (3600: the whole run's bound, with room to spare).
  *
  * Baseline comparison (bench/baseline.ts): BENCH_BASELINE=<git ref> (e.g. 0bac7ed) also measures the gateway as built
  * from that commit, in the same run: a detached `git worktree` at .tmp/bench-baseline/<full sha> (git-ignored; reused
@@ -30,7 +30,7 @@
  * the two builds alternating round by round (BENCH_ROUNDS), printed side by side with a verdict, "no regression
  * beyond noise", whose noise is the spread of each build's own rounds; written to bench/results.json under
  * `baseline`. The rest of the bench runs as usual after it, unless BENCH_ONLY=compare (the comparison alone). It adds
- * about 3 minutes per backend with the default settings (and about a minute for the first build of a commit).
+ * both builds' start-up and rounds on each backend (and, the first time a commit is compared, its install and build).
  * A regression verdict does not change the exit status (as with every other verdict); failed requests or a build
  * or gateway that could not be measured do.
  */
@@ -416,8 +416,8 @@ function freshUserId(tag: string): string {
  * Cold pages: a fresh viewer per request, at the cold concurrency. After the first request and the warm-up, the
  * measured requests run in `SETTINGS.rounds` rounds back to back; the verdict reads the median round (by p50), as the
  * cached scenario's does, and every round is printed with the pooled figures. Why rounds: this machine is shared,
- * and a round of 200 requests lasts about two seconds; a neighbour's burst during one of them moved a single-round
- * p50 by a third between runs of the same build (28-44 ms on 2026-12-02).
+ * and a round of BENCH_COLD_REQUESTS requests is short; a neighbour's burst during one of them moved a single-round
+ * p50 far between runs of the same build, and one such round does not move the median round.
  */
 async function coldScenario(
   backend: Backend,
@@ -469,8 +469,8 @@ async function openColdSession(backend: Backend, port: number, tokens: TokenServ
     if (firstProblem) failures.record(scenario, backend, firstProblem);
 
     // Warm-up (not measured), then the measured rounds; all at the same concurrency, driven by autocannon: node's
-    // own HTTP client took ~1 ms of CPU per request on the two cores the gateway uses (~8% of a cold request's
-    // whole cost), autocannon a fraction of that. Each request carries the next unused token.
+    // own HTTP client spent enough CPU per request, on the same cores the gateway uses, to weigh on a cold request's
+    // measured cost; autocannon spends far less. Each request carries the next unused token.
     const runBatch = (from: number, count: number, measure: boolean) => coldCannon(port, tokenList.slice(from, from + count), (problem) => {
       if (measure) failures.record(scenario, backend, problem);
     });

@@ -123,7 +123,8 @@ async function worker(posts: number, targets: readonly number[], requests: numbe
 
 /** Runs one worker in its own process and reads its JSON report (the last line of its stdout). */
 function runWorker(posts: number, targets: readonly number[], requests: number, communities: number): Promise<WorkerReport> {
-  // About 1.5 KB a post, plus room to work: the heap limit grows with the corpus.
+  // An allowance per post above the store's bytes per post (which this scenario measures and prints), plus room to
+  // work: the heap limit grows with the corpus.
   const heapMb = Math.max(2048, Math.ceil((posts * 2600) / 2 ** 20) + 1024);
   const args = [`--max-old-space-size=${heapMb}`, '--expose-gc', __filename, '--worker', String(posts), targets.join(','), String(requests), String(communities)];
   return new Promise((resolve, reject) => {

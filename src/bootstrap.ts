@@ -26,9 +26,9 @@ export async function seedStore(store: Store, corpus: Corpus): Promise<void> {
 
 /**
  * Fills an embedded store with a corpus, as a serving process does: seeded, then every post's post-only features
- * computed now (about 20 MB for 98k posts) instead of on each post's first request, so a serving process does not
- * grow as more of the corpus is ranked and a post's first request costs no more than later ones. The scaling bench
- * loads its corpora with this too.
+ * computed now (one fixed-width row a post, see `keepPostFeatures`) instead of on each post's first request, so a
+ * serving process does not grow as more of the corpus is ranked and a post's first request costs no more than later
+ * ones. The scaling bench loads its corpora with this too.
  */
 export async function seedEmbeddedStore(store: EmbeddedStore, corpus: Corpus): Promise<void> {
   await seedStore(store, corpus);

@@ -281,10 +281,10 @@ export const repoRoot = REPO_ROOT;
  * V8 flags the gateway process runs with: `npm start` and the Dockerfile pass them, and the benchmark starts the
  * gateway with them (test/unit/config.test.ts checks that the launchers agree).
  *
- * --max-semi-space-size=64 (MiB; Node 20's default is 16): a cold home request holds ~0.4 MB of candidates while it
- * is ranked, and each young-generation collection copies what the requests in flight hold, whatever the young
- * generation's size; four times as much room means a quarter as many collections for the same copying each. A/B on
- * the real data, 3 alternating pairs of 300 cold requests at 4 clients: p50 32.5 -> 27.4 ms, main thread CPU 7.3 ->
- * 6.1 ms a request (32 and 128 MiB did no better). It costs up to ~130 MiB more resident memory under load.
+ * --max-semi-space-size=64 (MiB; Node 20's default is 16): a cold home request holds its candidates (posts, feature
+ * rows, scores) while it is ranked, and each young-generation collection copies what the requests in flight hold,
+ * whatever the young generation's size; four times as much room means a quarter as many collections for the same
+ * copying each. `npm run bench` (the cold page) measures what that does to latency and main-thread CPU; 32 and 128
+ * did no better there. The price is resident memory: under load the young generation grows to the larger bound.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];

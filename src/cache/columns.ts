@@ -1,8 +1,9 @@
 /**
  * Per-item columns of the cached lists (scored lists, page snapshots) in a compact stored form: strings joined into
- * one, repeated strings as a dictionary and a code per item, numbers as float64 bytes. A home feed's list has ~1,000
- * items; msgpack arrays of that many strings and floats cost several times more to encode and decode than one string
- * and one byte array, and are no more exact (the bytes are the float64 values).
+ * one, repeated strings as a dictionary and a code per item, numbers as float64 bytes. A home feed's list has about a
+ * thousand items; a msgpack array of them encodes and decodes every element on its own (a type header each, and on
+ * reading a JS string or number each), where one string and one byte array are one value each; the arrays would be
+ * no more exact (the bytes are the float64 values).
  */
 
 /** Joins the per-item strings: post ids, community names and domains never hold a line feed (checked when joining). */
@@ -31,10 +32,10 @@ export function floatsOf(bytes: Uint8Array): number[] {
 }
 
 /**
- * Strings that repeat (a list's communities and domains: a few dozen distinct among ~1,000 items) as the distinct
- * names and one 16-bit code per item (32-bit for lists of 65,535 items or more), 0 standing for null. Building it is
- * a map look-up per item; msgpack then writes the names once and the codes as bytes, where a joined column of
- * every item's name cost ~4x as much to join and encode.
+ * Strings that repeat (a list's communities and domains: a few dozen distinct among about a thousand items) as the
+ * distinct names and one 16-bit code per item (32-bit for lists of 65,535 items or more), 0 standing for null.
+ * Building it is a map look-up per item; msgpack then writes the names once and the codes as bytes, where a joined
+ * column would repeat every name once per item, a far longer string to join and encode.
  */
 export function codeColumn(values: readonly (string | null)[]): [names: string[], codes: Uint8Array] {
   const numbers = new Map<string, number>();

@@ -50,9 +50,10 @@ const packr = new Packr({ useRecords: false });
 const FORMAT = 3;
 
 /**
- * The stored form: the ids (~1,000 items for a home feed) as one joined string, the communities and domains as a
- * dictionary and a code per item, the scores as float64 bytes, instead of four msgpack arrays of ~1,000 elements:
- * several times cheaper to encode and decode on the cold path, and as exact (the bytes are the float64 values).
+ * The stored form: the ids (about a thousand items for a home feed) as one joined string, the communities and
+ * domains as a dictionary and a code per item, the scores as float64 bytes, instead of four msgpack arrays with an
+ * element per item: a few values to encode and decode on the cold path instead of one per item and column (see
+ * src/cache/columns.ts), and as exact (the bytes are the float64 values).
  */
 type Encoded = [
   format: number,

@@ -9,7 +9,8 @@ export const subscriptionsSource: CandidateSource = {
     if (subs.length === 0) return [];
     const perCommunity = Math.ceil(limit / subs.length);
     const lists = await store.readIndexes(subs.map((s) => indexNames.community(s.community, 'hot')), perCommunity);
-    // A loop, not lists.flat(): on ~1,200 ids flat() takes about 150 µs against 8 µs, on every cold request.
+    // A loop, not lists.flat(): flat() follows the spec's generic steps per element (a has-property test, an IsArray
+    // check, a define-property on a newly created result) and cannot stop at `limit`; this runs on every cold request.
     const out: string[] = [];
     for (const list of lists) {
       for (const id of list) {

@@ -68,8 +68,8 @@ function zipfWord(rng: () => number): number {
   return lo;
 }
 
-// Reused between calls: titles are built with join(), which yields flat strings; `+=` would leave rope strings
-// that take several times the memory once a million titles are kept.
+// Reused between calls: titles are built with join(), which yields flat strings; `+=` would leave rope strings, a
+// heap object per concatenation on top of the characters, in each of a million kept titles.
 const titleWords: string[] = [];
 const slugWords: string[] = [];
 
@@ -156,8 +156,8 @@ function randomString(rng: () => number, length: number, alphabet: string = ALNU
 }
 
 /**
- * Concatenation that yields a flat string. `+` and template literals build ropes past 12 characters, and a
- * million kept ropes cost several times the memory of the text they hold.
+ * Concatenation that yields a flat string. `+` and template literals build ropes past 12 characters, and a kept
+ * rope holds a heap object per concatenation on top of its text, in each of a million strings.
  */
 export function flat(parts: string[]): string {
   return parts.join('');

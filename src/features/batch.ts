@@ -86,8 +86,9 @@ const free: ArrayBuffer[] = [];
 /**
  * Builds a batch like `buildFeatureBatch` in a reused buffer, runs `use` on it, and takes the buffer back once the
  * promise `use` returns has settled: `use` (a ranker's `score`) must not keep the batch beyond that. A cold home
- * request's batch is ~330 KB (1,200 rows x 35 features x 8 bytes); allocating one per request made V8 collect its
- * heap (the whole corpus) more often.
+ * request's batch is rows x features x 8 bytes, a row per candidate (over a thousand) of a few dozen features;
+ * allocating one per request added that much external memory each time, which made V8 collect its heap (the whole
+ * corpus) more often.
  */
 export async function withFeatureBatch<T>(features: readonly string[], inputs: readonly FeatureInput[], use: (batch: FeatureBatch) => Promise<T>): Promise<T> {
   const length = inputs.length * features.length;
@@ -110,7 +111,7 @@ function fillFeatureBatch(features: readonly string[], inputs: readonly FeatureI
   const nCommunity = community.length;
   const nComputed = computed.length;
   // Posts of one table (the embedded store's) are read from its kept rows in place; the table and the community row
-  // are looked up when they change, not per candidate (a cold home request fills ~1,200 rows).
+  // are looked up when they change, not per candidate (a cold home request fills a row per candidate, over a thousand).
   let table: PostTable | undefined;
   let kept: Float64Array | null = null;
   let lastCommunity: Community | null = null;

@@ -18,9 +18,10 @@ export interface Loaders {
   /**
    * Many posts in one store read (one MGET), in the order of `ids`: what the pipeline hydrates its candidates with.
    * The same as `posts.loadMany(ids)` without a promise and a cache entry per key (a cold home request hydrates
-   * ~1,200 posts); later `posts.load` calls for these ids are answered from what this read, without the store.
-   * A store that answers posts in process (`Store.peekPost`, the embedded store) is asked again instead: the
-   * request keeps none of them, so the ~1,200 candidates it ranked die young instead of living until it ends.
+   * every candidate, up to its sources' limits); later `posts.load` calls for these ids are answered from what this
+   * read, without the store. A store that answers posts in process (`Store.peekPost`, the embedded store) is asked
+   * again instead: the request keeps none of them, so the candidates it ranked die young instead of living until it
+   * ends.
    */
   hydratePosts(ids: readonly string[]): Promise<(Post | null)[]>;
   /**

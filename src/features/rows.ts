@@ -66,7 +66,8 @@ export function postFeatureRow(post: Post): Float64Array {
 /**
  * Writes a post's post-scoped features into a feature batch: for each k, `out[at + columns[k]] = row[slots[k]]`, where
  * `row` is `postFeatureRow(post)`. A post read from a table is read in place, without the view `postFeatureRow`
- * makes: a cold home request fills ~1,200 rows, and a view per row was that many short-lived objects.
+ * makes: a cold home request fills a row per candidate (over a thousand), and a view per row was that many
+ * short-lived objects.
  */
 export function writePostFeatures(post: Post, slots: Int32Array, columns: Int32Array, out: Float64Array, at: number): void {
   const table = PostTable.tableOf(post);
@@ -114,8 +115,8 @@ function rowsOf(table: PostTable): TableRows {
 }
 
 /**
- * Computes the post-scoped features of every post of `table` now, instead of on each post's first request: about
- * 200 bytes a post, written once, so a serving process does not grow as more of the corpus is ranked.
+ * Computes the post-scoped features of every post of `table` now, instead of on each post's first request: one row of
+ * POST_WIDTH float64 values a post, written once, so a serving process does not grow as more of the corpus is ranked.
  */
 export function keepPostFeatures(table: PostTable): void {
   const rows = rowsOf(table);

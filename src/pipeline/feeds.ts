@@ -59,7 +59,7 @@ export interface FeedPipeline {
 export type FeedPipelines = Readonly<Record<string, FeedPipeline>>;
 
 /**
- * The built-in sources read the store (Redis answers in a millisecond or two, and its commands time out after
+ * The built-in sources read the store (a source's read is one round trip, and Redis commands time out after
  * REDIS_COMMAND_TIMEOUT_MS anyway), so these deadlines are headroom for a busy event loop, not for the store: on two
  * loaded cores the first cold requests after start-up (JIT, model warm-up) are slow. A remote source gets its own,
  * tighter timeout.

@@ -33,8 +33,9 @@ const Params = z.object({
  *
  * Cost: onnxruntime-node 1.30 runs a session synchronously on the JavaScript thread (its `run` only defers the call with
  * setImmediate); the model's own operators use onnxruntime's thread pool, but the event loop waits for the whole run.
- * That is negligible for small rankers (the test MLP scores 100 rows in well under a millisecond); a large model belongs
- * behind the `remote` kind or in a worker thread. `signal` is not honoured: a run cannot be interrupted midway.
+ * That is negligible for small rankers (a small MLP like the test one is a few matrix products a batch); a large
+ * model belongs behind the `remote` kind or in a worker thread. `signal` is not honoured: a run cannot be interrupted
+ * midway.
  */
 export const createOnnxRanker: RankerFactory = async (spec, ctx) => {
   const fail = (msg: string): never => {

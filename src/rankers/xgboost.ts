@@ -55,12 +55,12 @@ export function rankerFeatures(model: XgbModel, configured: readonly string[] | 
  *
  * Scores are float32 values, bit for bit what xgboost's predictor returns for the same rows (missing = NaN).
  *
- * Cost: about 6 ms for 1,000 rows x 300 trees of depth 6, faster than xgboost's own single-threaded predictor (see
- * bench/scorer.ts). Batches of MIN_WORKER_ROWS rows or more are scored in a worker thread (`params.workers`,
- * xgboost/pool.ts), so the event loop serves other requests meanwhile; smaller ones synchronously. Either way the
- * same kernel computes the same margins. `signal` is not consulted. `explain` is
- * costlier (exact TreeSHAP is O(trees x leaves x depth^2) per row: ~1.5 ms a row for 40 trees of depth 9); it is
- * meant for debugging and MLE tools, not for every request.
+ * Cost: O(trees x depth) per row, walked as xgboost/predict.ts explains; `npm run bench` (bench/scorer.ts) compares
+ * it with xgboost's own single-threaded predictor. Batches of MIN_WORKER_ROWS rows or more are scored in a worker
+ * thread (`params.workers`, xgboost/pool.ts), so the event loop serves other requests meanwhile; smaller ones
+ * synchronously. Either way the same kernel computes the same margins. `signal` is not consulted. `explain` is
+ * costlier (exact TreeSHAP is O(trees x leaves x depth^2) per row); it is meant for debugging and MLE tools, not for
+ * every request.
  */
 export const createXgboostRanker: RankerFactory = async (spec, ctx) => {
   const parsed = Params.safeParse(spec.params);

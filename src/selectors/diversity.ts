@@ -60,8 +60,8 @@ const MAX_ITEMS = 2 ** 25;
  * not looked at again until that key's count drops below its cap. A long run of one dominant community or domain is
  * thus set aside once instead of being rescanned at every position (where a rescan from the first unplaced item
  * looks at thousands of items per position on a 10,000-item list, this looks at a handful). With e groups examined
- * per placed item the cost is O((n + k·e) log n) for n items and an output of k; e was 1 to 6 on 10,000-item lists
- * with W up to 50, dominant keys and adversarial clumps included. Worst case: a group is examined again each time
+ * per placed item the cost is O((n + k·e) log n) for n items and an output of k; e stays a small constant on long
+ * lists, dominant keys and adversarial clumps included (test/unit/diversity.test.ts). Worst case: a group is examined again each time
  * the key it waits on reopens while its other key is full, so lists built to make two keys fill up alternately
  * degrade towards O(n · k · log n), a full rescan per position; none is worse.
  *
@@ -74,7 +74,8 @@ export function diversify<T extends DiversityItem>(items: readonly T[], rule: Di
 
 /**
  * `diversify` over `n` items given by their community and domain at each index, for callers that hold them as
- * columns: a feed's session diversifies ~1,000 items a request, and an object per item was garbage on every one.
+ * columns: a feed's session diversifies about a thousand items a request, and an object per item was garbage on every
+ * one.
  */
 export function diversifyBy(
   n: number,

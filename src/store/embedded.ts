@@ -66,7 +66,8 @@ export class EmbeddedStore implements Store {
       const keys = this.indexes.get(n)?.keys;
       const ids: string[] = [];
       if (!keys) return ids;
-      // A loop: Array.from with a mapping function took 4x as long (25 µs against 6 µs for 1,200 ids), on every cold request.
+      // A loop: Array.from with a mapping function goes through the iterator protocol and a call per id, on every
+      // cold request.
       for (let i = 0, end = Math.min(keys.length, Math.max(0, limit)); i < end; i++) ids.push(this.table.key(keys[i]!));
       return ids;
     });
@@ -98,7 +99,8 @@ export class EmbeddedStore implements Store {
       const sorted = [...entries].sort(byScoreDesc);
       const keys = new Int32Array(sorted.length);
       const scores = new Float64Array(sorted.length);
-      // A plain loop: `Int32Array.from` with a mapping function took twice as long over millions of entries.
+      // A plain loop: `Int32Array.from` with a mapping function goes through the iterator protocol (a result object
+      // per entry) and a call per entry, over millions of entries.
       for (let i = 0; i < sorted.length; i++) {
         keys[i] = builder.key(sorted[i]!.id);
         scores[i] = sorted[i]!.score;

@@ -2,8 +2,8 @@ import type { FeatureLogEntry, FeatureLogStore } from './store';
 
 /**
  * How many entries the in-process log keeps: nothing exports it (`cli export-log` reads Redis), so it holds the last
- * few hundred pages for tests and a look in a debugger, not a training set; an entry is about a kilobyte (35 numbers
- * and ids), and this bound keeps the log's share of a serving process's memory small.
+ * few hundred pages for tests and a look in a debugger, not a training set; an entry is a feature row (35 numbers)
+ * and ids, and this bound keeps the log's share of a serving process's memory small.
  */
 export const MEMORY_FEATURE_LOG_MAX_ENTRIES = 20_000;
 

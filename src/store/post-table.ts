@@ -4,12 +4,12 @@ import { Dictionary, hashOf, TextColumns } from './text-columns';
 /**
  * The embedded store's posts, kept in columns instead of one JS object per post.
  *
- * Why: V8's young-generation collections (one every few cold requests) take longer the more of the old generation's
- * pages hold small objects, touched or not. A corpus as objects (a post, its strings, a Map entry, a feature row) is
- * about ten small objects per post: on the scaling bench each scavenge took ~6 ms at 100k posts, ~11 ms at 1M and
- * ~24 ms at 5M, and the 5M median request 1.4x the 100k one. Here a corpus is a few dozen objects whatever its size:
- * numbers and offsets in typed arrays (off the JS heap), text in a few large strings (each one object in V8's
- * large-object space, which scavenges skip), and the id index in an Int32Array; scavenges took 3-5 ms at every size.
+ * Why: V8's young-generation collections (frequent under load) take longer the more of the old generation's pages
+ * hold small objects, touched or not. A corpus as objects (a post, its strings, a Map entry, a feature row) is about
+ * ten small objects per post, so every scavenge, and with it a request's latency, grew with the corpus (the scaling
+ * bench compares corpus sizes). Here a corpus is a few dozen objects whatever its size: numbers and offsets in typed
+ * arrays (off the JS heap), text in a few large strings (each one object in V8's large-object space, which scavenges
+ * skip), and the id index in an Int32Array, so the corpus adds next to nothing to a scavenge's work.
  *
  * A post is built when read (`get`, `post`), an instance of a class that also records where it was read from, so that
  * what is derived from a post can be kept beside it by row (see `postFeatureRow`), and not in an object per post.
@@ -120,9 +120,9 @@ export class PostTable {
 /**
  * A post read from a `PostTable`. Its numbers, flags, id, community and domain are own enumerable properties, as a
  * post literal's; its text (title, url, permalink) is read from the table when a getter asks for it, and not before.
- * Why: a cold home request reads ~1,200 posts and uses the text of the 25 it serves. Three strings per post built
- * eagerly were 3,600 small objects per request that lived until it ended, and every young-generation collection
- * (one per ~8 cold requests, each promoting what the requests in flight hold) copied them.
+ * Why: a cold home request reads every candidate post (over a thousand) and uses the text of the 25 it serves. Three
+ * strings per post built eagerly were three small objects per post read that lived until the request ended, and
+ * every young-generation collection (each promoting what the requests in flight hold) copied them.
  * `toJSON` gives the whole post, so JSON (logs, exports) sees what a post literal would.
  */
 class TablePost implements Post {
@@ -198,8 +198,8 @@ const IS_SELF = 2;
 
 /*
  * One record per key, 80 bytes: a post's numbers and where its text is, side by side, so reading a post touches one
- * or two cache lines instead of one per column. A cold home request reads ~1,200 posts at random rows; with a column
- * per field (seven typed arrays) each read missed the cache about nine times, and reads took ~1 µs a post.
+ * or two cache lines instead of one per column. A cold home request reads over a thousand posts at random rows; with
+ * a column per field (seven typed arrays) each read touched a line in every column, each one likely a cache miss.
  * As float64 (index k * STRIDE + ...): text position of the id, then score, ups, downs, numComments, createdUtc.
  * As int32 over the same bytes (index k * I32_STRIDE + ...): lengths of id, title, url, permalink; flags; community
  * and domain numbers.

@@ -8,8 +8,8 @@ import type { SeedData } from './store';
 /**
  * How the Redis store encodes content, and how it writes and removes a whole corpus. The key layout is in keys.ts.
  *
- * Posts are packed as positional tuples rather than maps: they take about half the bytes, and decoding a tuple is
- * cheaper. The order is part of the stored format (keys.ts FORMAT).
+ * Posts are packed as positional tuples rather than maps: they leave out the field names a map repeats in every
+ * post, and decoding a tuple is cheaper. The order is part of the stored format (keys.ts FORMAT).
  */
 export const packr = new Packr({ useRecords: false });
 

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Seconds: from a cached page (about a millisecond) to a request at its deadlines (seconds). */
+/** Seconds: from a cached page (a replay from memory, the quickest answer) to a request at its deadlines (seconds). */
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Seconds: stages are shorter than requests; a cache read takes well under a millisecond in memory. */
+/** Seconds: stages are shorter than requests, down to a cache read from memory, so the buckets start lower. */
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /**

@@ -86,9 +86,9 @@ function recordStage(metrics: StageMetrics, name: string, seconds: number, attri
 
 /**
  * A stage timed without a span, for when spans are not exported (`spansExported()`): the same metrics as the
- * processor records from a stage span, for a fraction of the cost (no span, no context of its own; a cold home
- * request has a dozen stages, and their spans cost about a tenth of its main-thread time). It offers the part of
- * the `Span` interface the stages use: attributes and status. A candidate source is a `candidates.*` stage that
+ * processor records from a stage span, for less work (no span, no context of its own; a cold home request has a
+ * dozen stages, each of which would otherwise make a span and enter its context on the main thread). It offers the
+ * part of the `Span` interface the stages use: attributes and status. A candidate source is a `candidates.*` stage that
  * marks its outcome (only the sources of src/pipeline/run.ts do; a source's own calls are deeper `candidates.*`).
  */
 export class StageTimer {

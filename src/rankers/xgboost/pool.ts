@@ -2,16 +2,16 @@
  * Scoring off the event loop: a small pool of worker threads that run `marginsKernel` (the very function the
  * in-thread scorer runs, built from its source text) on float32 rows.
  *
- * Why: a cold home request scores ~1,500 candidates with 300 trees, ~6-8 ms of pure CPU. On the event loop that
- * time is taken from every other request in flight (at 4 concurrent clients a request waited for the others'
+ * Why: a cold home request scores every candidate (over a thousand) with 300 trees, pure CPU work. On the event loop
+ * that time is taken from every other request in flight (with concurrent clients a request waited for the others'
  * scoring); in a worker it runs on the second core while the event loop serves the rest.
  *
  * Nothing is copied or transferred: models' packed arrays live in SharedArrayBuffers (`packedModel`), sent to a
  * worker once; a job's float32 rows and its margins live in SharedArrayBuffers too, and the messages carry only
- * their handles. (Transferring an ArrayBuffer instead cost ~1.6 ms a job on the gateway's main thread: detaching a
- * buffer grows with the size of the heap, which holds the whole corpus. Sharing costs ~0.05 ms.) A worker that dies
- * fails only its own jobs, which the caller then scores in its own thread; after repeated failures the pool stops
- * offering workers.
+ * their handles. (Transferring an ArrayBuffer instead would cost the gateway's main thread on every job: detaching a
+ * buffer takes longer the larger the heap, which holds the whole corpus. Sharing passes a handle, whatever the heap.)
+ * A worker that dies fails only its own jobs, which the caller then scores in its own thread; after repeated failures
+ * the pool stops offering workers.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -151,8 +151,9 @@ export class ScoringPool {
   }
 
   /**
-   * Shared buffers for one job, reused across jobs: a fresh pair per request would be ~200 KB of external memory a
-   * time, which makes V8 collect its (corpus-sized) heap more often.
+   * Shared buffers for one job, reused across jobs: a fresh pair per request would be external memory the size of
+   * the batch (rows x features x 4 bytes, and 8 a row for the margins) each time, which makes V8 collect its
+   * (corpus-sized) heap more often.
    */
   private takeBuffers(values: number, rows: number): JobBuffers {
     const i = this.freeBuffers.findIndex((b) => b.x.byteLength >= values * 4 && b.out.byteLength >= rows * 8);

@@ -9,23 +9,24 @@
  *    sum into a Float32Array rounds it exactly as a float32 `+=` does: the float64 sum of two float32 values, rounded
  *    once to float32, is the correctly rounded float32 sum (double rounding is innocuous when 53 >= 2 * 24 + 2).
  *
- * Speed (1,000 rows x 300 trees of depth 6 over 40 features, 10% missing; native inplace_predict nthread=1 takes
- * ~8.4 ms on the machine this was tuned on):
- *  - Tree by tree over a chunk of rows, not row by row over all trees: the model does not fit in L2, and reloading
- *    each tree's nodes per row cost ~2x (row by row ~18 ms, 64-row blocks ~16 ms, tree by tree ~15 ms).
+ * Speed (`npm run bench` runs bench/scorer.ts, which compares this scorer with native xgboost's inplace_predict on
+ * one thread, same model and rows):
+ *  - Tree by tree over a chunk of rows, not row by row over all trees: the model does not fit in L2, so walking every
+ *    tree for one row and then the next reloads each tree's nodes once per row; tree by tree, a tree's nodes stay in
+ *    cache while the whole chunk walks it.
  *  - Branchless steps: `next = left + 4 * goRight`, with the comparison turned into 0/1 arithmetic instead of a
- *    jump. Random data mispredicts half of all split branches; arithmetic does not (~12 ms).
+ *    jump. Random data mispredicts about half of all split branches, and each misprediction throws away the work the
+ *    CPU started on the wrong path; arithmetic has nothing to mispredict.
  *  - Missing values cost no test: each row is held twice, as given and with NaN replaced by +Infinity, and a node
  *    whose missing values go right reads the second copy. `x >= threshold` is false for NaN (left) and true for
  *    +Infinity (right, whatever the finite or infinite threshold), and every other value is the same in both copies,
- *    so each node sends every value where xgboost does. One load and two operations fewer a step (25% faster on the
- *    home model's real rows, 2026-12-01).
+ *    so each node sends every value where xgboost does. One load and two operations fewer a step.
  *  - Every walk takes exactly the tree's depth in steps: a leaf is encoded as a node that loops onto itself
  *    (column 0, threshold NaN, so it never goes right), so there is no leaf test either; its value sits in the same
  *    node, on the same cache line.
  *  - Eight rows walk the same tree at once. Each walk is a chain of dependent loads (node, value, next node); eight
- *    independent chains keep the CPU busy while one waits (four rows: ~6.3 ms, ~1.3x native; eight: 9% faster
- *    again on the home model's real rows, 2026-12-01).
+ *    independent chains keep the CPU busy while one waits: the more independent chains, the more loads the CPU can
+ *    have in flight at once.
  * The rows are rounded once into a Float32Array (the float32 rounding above, done once per value instead of once per
  * visit); callers that already hold float32 rows pass them as they are. Rows are walked in chunks so a chunk's rows
  * stay in cache across all trees. Trees much deeper on one side than the other pay for the fixed step count (a row

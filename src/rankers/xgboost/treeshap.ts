@@ -71,8 +71,9 @@ export function treeShap(model: XgbModel, values: Float64Array, rows: number): F
   const x = new Float32Array(width);
   let phiBase = 0;
 
-  // Reciprocals of 1..maxDepth+3: the path updates divide by small integers a hundred million times on a deep
-  // model, and multiplying by a reciprocal is several times cheaper than dividing.
+  // Reciprocals of 1..maxDepth+3: the path updates divide by small integers in their innermost loops (O(depth²) per
+  // leaf reached), and a floating-point multiplication is far cheaper than a division (dividers are slow and not
+  // fully pipelined).
   const inv = new Float64Array(pathSize + 2);
   for (let k = 1; k < inv.length; k++) inv[k] = 1 / k;
 
