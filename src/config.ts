@@ -102,7 +102,7 @@ export interface SecurityConfig {
   /**
    * `TRUSTED_DOCUMENTS`: a JSON file mapping each trusted (persisted) operation's sha256 to its text, as GraphQL
    * Codegen's client preset and Relay write it. Clients send the hash in `extensions.persistedQuery.sha256Hash`
-   * (or `documentId`) instead of the text. Null: no trusted documents.
+   * instead of the text. Null: no trusted documents.
    */
   readonly trustedDocumentsPath: string | null;
   /**

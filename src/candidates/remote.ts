@@ -6,7 +6,7 @@ import type { CandidateSource } from './source';
 /**
  * A candidate source backed by a retrieval service over HTTP (JSON), e.g. an ANN index or a two-tower retriever.
  *
- * Protocol (documented in the README):
+ * Protocol (documented in docs/rankers.md):
  *   POST {url}   content-type: application/json, traceparent: <W3C trace context>
  *   { "viewer": { "id": "u1", "subscriptions": [{ "community": "pics", "affinity": 0.8 }] } | null,
  *     "context": { "community": "pics" } | { "post": "abc12", "community": "pics", "title": "..." } | null,

@@ -3,7 +3,7 @@ import { seededRandom, type ViewerProfile } from '../features/viewers';
 
 /**
  * The simulated users' click model. The data set has no clicks, so training data for a learned home-feed ranker is
- * drawn from this model over the lists the gateway serves. It is written down here and in the README so that the
+ * drawn from this model over the lists the gateway serves. It is written down here and in docs/rankers.md so that the
  * offline numbers can be judged for what they are: a model trained on simulated clicks, evaluated on simulated truth.
  *
  * A viewer u examines the post at 1-based position r with probability

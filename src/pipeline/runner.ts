@@ -248,7 +248,11 @@ export class PipelineRunner {
     reads.forEach((r, i) => {
       const name = filters[i]!.name;
       if (r.status === 'fulfilled') values.set(name, r.value);
-      else degraded.push({ source: `${name}-filter`, reason: `viewer state unavailable: ${(r.reason as Error)?.message}`.slice(0, 200) });
+      else {
+        // The store's errors carry why (`reason`); their message is for a client.
+        const why = (r.reason as { reason?: unknown })?.reason ?? (r.reason as Error)?.message;
+        degraded.push({ source: `${name}-filter`, reason: `viewer state unavailable: ${String(why)}`.slice(0, 200) });
+      }
     });
     return { values, degraded };
   }

@@ -20,7 +20,7 @@ import { operationCost } from './cost';
  *   - tokens while parsing (graphql's own `maxTokens`, so a huge document is not even parsed whole);
  *   - depth, aliases and introspection as validation rules (cached with the document);
  *   - cost before execution, because it depends on variables (src/security/cost.ts).
- * The body size is refused earlier still, at the HTTP layer (src/security/http.ts).
+ * The body size is refused earlier still, at the HTTP layer (src/http/body.ts).
  */
 export function useRequestLimits(limits: Pick<SecurityConfig, 'maxTokens' | 'maxDepth' | 'maxAliases' | 'maxCost' | 'introspection'>): Plugin {
   const rules: ValidationRule[] = [depthRule(limits.maxDepth), aliasRule(limits.maxAliases)];

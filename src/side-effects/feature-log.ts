@@ -15,7 +15,8 @@ export const featureLog: SideEffect = {
   on: 'served',
   timeoutMs: 10_000,
   async run(e, { store }) {
-    if (e.edges.length === 0) return;
+    // While the store is degraded the append would fail at once: nothing is computed for it, and no log is written.
+    if (e.edges.length === 0 || store.health().degraded) return;
     const viewer = e.viewer ? await e.loaders.viewers.load(e.viewer.userId) : null;
     const loaded = await e.loaders.posts.loadMany(e.edges.map((edge) => edge.postId));
     const posts = loaded.filter((p): p is Post => !!p && !(p instanceof Error));

@@ -6,7 +6,8 @@ export const seenRecording: SideEffect = {
   on: 'served',
   timeoutMs: 10_000,
   async run({ viewer, edges }, { store }) {
-    if (!viewer || edges.length === 0) return;
+    // While the store is degraded the write would fail at once: not attempting it keeps an outage's logs quiet.
+    if (!viewer || edges.length === 0 || store.health().degraded) return;
     await store.viewers.addSeen(viewer.userId, edges.map((e) => e.postId));
   },
 };

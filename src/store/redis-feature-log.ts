@@ -14,23 +14,22 @@ export class RedisFeatureLog implements FeatureLogStore {
   ) {}
 
   async append(entries: readonly FeatureLogEntry[]): Promise<void> {
-    // While the store is degraded the entries are dropped rather than queued behind an unavailable Redis.
-    if (entries.length === 0 || this.gate.unavailable() !== null) return;
+    if (entries.length === 0) return;
     const key = this.gate.keys.featureLog();
     // Plain commands issued together: the serving client auto-pipelines them with the page's other writes.
-    await Promise.all(
+    await this.gate.call(() => Promise.all(
       entries.map((e) =>
         this.gate.redis.xadd(key, 'MAXLEN', '~', String(this.maxEntries), '*',
           'request', e.requestId, 'feed', e.feed, 'ranker', e.ranker, 'version', e.rankerVersion,
           'position', String(e.position), 'post', e.postId, 'score', String(e.score),
           'features', e.features.join(','), 'values', e.values.map(encodeValue).join(','), 'at', String(e.at)),
       ),
-    );
+    ));
   }
 
   async read(cursor: string | null, count: number): Promise<{ entries: FeatureLogEntry[]; next: string | null }> {
     // Exclusive start after the cursor ("(" prefix, Redis 6.2+).
-    const rows = await this.gate.redis.xrange(this.gate.keys.featureLog(), cursor ? `(${cursor}` : '-', '+', 'COUNT', count);
+    const rows = await this.gate.call(() => this.gate.redis.xrange(this.gate.keys.featureLog(), cursor ? `(${cursor}` : '-', '+', 'COUNT', count));
     const entries = rows.map(([, fields]) => {
       const f = new Map<string, string>();
       for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);

@@ -1,3 +1,4 @@
+import { GatewayError } from '../errors';
 import { MAX_BLOCKED } from '../limits';
 import type { RedisClient } from './connection';
 import type { KeyLayout } from './keys';
@@ -7,8 +8,8 @@ import { DEFAULT_VIEWER_STATE_LIMITS, type ViewerStateLimits, type ViewerStateSt
 export interface RedisGate {
   readonly redis: RedisClient;
   readonly keys: KeyLayout;
-  /** Null while Redis may be used; else why not (the store is degraded: Redis down, being re-seeded...). */
-  unavailable(): string | null;
+  /** Runs a command when Redis may be used (see `gated`), else fails at once with SERVICE_UNAVAILABLE. */
+  call<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -24,44 +25,57 @@ export class RedisViewerState implements ViewerStateStore {
   ) {}
 
   async seen(userId: string): Promise<Set<string>> {
-    this.readable();
     const cutoff = Date.now() - this.limits.seenTtlSeconds * 1000;
-    return new Set(await this.gate.redis.zrangebyscore(this.gate.keys.seen(userId), cutoff, '+inf'));
+    return new Set(await this.gate.call(() => this.gate.redis.zrangebyscore(this.gate.keys.seen(userId), cutoff, '+inf')));
   }
 
   async addSeen(userId: string, postIds: readonly string[]): Promise<void> {
-    // While the store is degraded a seen write is dropped: it only shapes a later fresh session.
-    if (postIds.length === 0 || this.gate.unavailable() !== null) return;
+    if (postIds.length === 0) return;
     const key = this.gate.keys.seen(userId);
     const now = Date.now();
     const args: (string | number)[] = [];
     for (const id of postIds) args.push(now, id);
     const { redis } = this.gate;
-    await Promise.all([
-      redis.zadd(key, ...args),
-      // Keep the newest maxSeen: remove ranks 0 .. -(maxSeen + 1), the oldest.
-      redis.zremrangebyrank(key, 0, -(this.limits.maxSeen + 1)),
-      redis.expire(key, this.limits.seenTtlSeconds),
-    ]);
+    await this.gate.call(() =>
+      Promise.all([
+        redis.zadd(key, ...args),
+        // Keep the newest maxSeen: remove ranks 0 .. -(maxSeen + 1), the oldest.
+        redis.zremrangebyrank(key, 0, -(this.limits.maxSeen + 1)),
+        redis.expire(key, this.limits.seenTtlSeconds),
+      ]),
+    );
   }
 
   async blockedCommunities(userId: string): Promise<string[]> {
-    this.readable();
-    return (await this.gate.redis.smembers(this.gate.keys.blocked(userId))).sort();
+    return (await this.gate.call(() => this.gate.redis.smembers(this.gate.keys.blocked(userId)))).sort();
   }
 
   async setBlockedCommunities(userId: string, names: readonly string[]): Promise<void> {
-    this.readable();
     const key = this.gate.keys.blocked(userId);
     const unique = [...new Set(names)].slice(0, MAX_BLOCKED);
     const p = this.gate.redis.pipeline().del(key);
     if (unique.length > 0) p.sadd(key, ...unique);
-    await p.exec();
+    await this.gate.call(() => p.exec());
   }
+}
 
-  /** A read is not waited on while the store says Redis is unavailable: it fails at once, saying why. */
-  private readable(): void {
-    const why = this.gate.unavailable();
-    if (why !== null) throw new Error(`unavailable while the store is degraded (${why})`);
+/**
+ * Runs a viewer-state or feature-log command on the gate's connection: at once SERVICE_UNAVAILABLE while the store
+ * says Redis is unavailable (nothing is waited on), and SERVICE_UNAVAILABLE when the command fails. The error's
+ * `reason` says why, for a log or an answer's `extensions.ranking.degraded`.
+ */
+export async function gated<T>(unavailable: () => string | null, fn: () => Promise<T>): Promise<T> {
+  const why = unavailable();
+  if (why !== null) throw stateUnavailable(`the store is degraded: ${why}`);
+  try {
+    return await fn();
+  } catch (err) {
+    throw stateUnavailable(`Redis failed: ${(err instanceof Error ? err.message : String(err)).slice(0, 200)}`, err);
   }
+}
+
+function stateUnavailable(reason: string, cause?: unknown): GatewayError {
+  const e = new GatewayError('SERVICE_UNAVAILABLE', "The viewer's state is unavailable right now; try again shortly.");
+  Object.assign(e, { reason, ...(cause !== undefined ? { cause } : {}) });
+  return e;
 }

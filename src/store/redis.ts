@@ -11,7 +11,7 @@ import { describe, RedisAvailability } from './redis-availability';
 import { packr, removeKeys, tableOf, writeContent, type Meta } from './redis-content';
 import { RedisFeatureIndex } from './redis-feature-index';
 import { RedisFeatureLog } from './redis-feature-log';
-import { RedisViewerState, type RedisGate } from './redis-viewers';
+import { gated, RedisViewerState, type RedisGate } from './redis-viewers';
 import type { FeatureLogStore, SeedData, Store, StoreHealth, StoreStats, ViewerStateStore } from './store';
 
 export interface RedisStoreOptions {
@@ -116,9 +116,9 @@ export class RedisStore implements Store {
       },
       opts.breaker,
     );
-    // Viewer state and the feature log ride the serving connection (and its auto-pipelining), and stand aside while
+    // Viewer state and the feature log ride the serving connection (and its auto-pipelining), and fail at once while
     // the store is degraded.
-    const gate: RedisGate = { redis: this.redis, keys: this.keys, unavailable: () => this.health().reason ?? null };
+    const gate: RedisGate = { redis: this.redis, keys: this.keys, call: (fn) => gated(() => this.health().reason ?? null, fn) };
     this.viewers = new RedisViewerState(gate);
     this.featureLog = new RedisFeatureLog(gate);
     // Without a listener ioredis prints every reconnect error; failures surface through commands instead.

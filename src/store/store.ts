@@ -135,12 +135,12 @@ export interface Store {
   seed(data: SeedData): Promise<void>;
 
   /**
-   * What each viewer was shown and chose. While the store is degraded, reads reject at once (the session filters
-   * then serve without them, and say so) and writes are dropped: they only shape later sessions.
+   * What each viewer was shown and chose. While the store is degraded, its calls fail at once with
+   * SERVICE_UNAVAILABLE (the session filters then serve without them, and say so), as they do when Redis fails.
    */
   readonly viewers: ViewerStateStore;
 
-  /** Served features and scores, for training. While the store is degraded, appends are dropped. */
+  /** Served features and scores, for training. Fails as `viewers` does while the store is degraded. */
   readonly featureLog: FeatureLogStore;
 
   /** Degraded or not, and why: the feed service reports it in the answer. Cheap (no I/O); call it per request. */

@@ -70,7 +70,7 @@ export class StageMetricsProcessor implements SpanProcessor {
 
 /**
  * What a finished stage adds to the metrics: its duration, a cache read's hit or miss (`cache.hit`), a candidate
- * source's failure (`source`: the source's name when the stage is one, with the outcome src/pipeline/run.ts marks:
+ * source's failure (`source`: the source's name when the stage is one, with the outcome src/pipeline/gather.ts marks:
  * ok, timeout or error).
  */
 function recordStage(metrics: StageMetrics, name: string, seconds: number, attributes: Attributes, failed: boolean, source: string | null): void {
@@ -89,7 +89,7 @@ function recordStage(metrics: StageMetrics, name: string, seconds: number, attri
  * processor records from a stage span, for less work (no span, no context of its own; a cold home request has a
  * dozen stages, each of which would otherwise make a span and enter its context on the main thread). It offers the
  * part of the `Span` interface the stages use: attributes and status. A candidate source is a `candidates.*` stage that
- * marks its outcome (only the sources of src/pipeline/run.ts do; a source's own calls are deeper `candidates.*`).
+ * marks its outcome (only the sources of src/pipeline/gather.ts do; a source's own calls are deeper `candidates.*`).
  */
 export class StageTimer {
   private readonly started = performance.now();

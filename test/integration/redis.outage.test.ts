@@ -93,7 +93,17 @@ test('killing Redis under traffic fails no request; it is re-seeded when it retu
       phase = 'outage';
       await redis.kill();
       redis = null;
-      await sleep(3000);
+      // What a viewer asks of their own state meanwhile is refused as unavailable (not an internal error), and a
+      // fresh feed says it was served without the filters that need that state.
+      await until('the store to say it is degraded', () => store.health().degraded, 10_000);
+      const viewer = await g.token('outage-settings');
+      const codeOf = async (q: string) => (await g.query(q, { token: viewer })).body.errors?.[0]?.extensions?.code;
+      expect(await codeOf(`mutation { markSeen(postIds: ["${corpus.posts[0]!.id}"]) }`)).toBe('SERVICE_UNAVAILABLE');
+      expect(await codeOf('{ viewerSettings { blockedCommunities } }')).toBe('SERVICE_UNAVAILABLE');
+      const fresh = await g.query('{ personalizedFeed(first: 3) { edges { rank } } }', { token: viewer });
+      const sources = ((fresh.body as { extensions?: { ranking?: { degraded?: { source: string }[] } } }).extensions?.ranking?.degraded ?? []).map((d) => d.source);
+      expect(sources).toEqual(expect.arrayContaining(['seen-filter', 'blocked-filter', 'store']));
+      await sleep(2500);
       redis = await startRedisServer({ port });
       phase = 'after';
       await sleep(4000);

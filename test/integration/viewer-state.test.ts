@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { EmbeddedViewerState } from '../../src/store/embedded-viewers';
 import { KeyLayout } from '../../src/store/keys';
 import { RedisStore } from '../../src/store/redis';
-import { RedisViewerState, type RedisGate } from '../../src/store/redis-viewers';
+import { gated, RedisViewerState, type RedisGate } from '../../src/store/redis-viewers';
 import type { ViewerStateStore } from '../../src/store/store';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 
@@ -23,7 +23,11 @@ afterAll(async () => {
 const limits = { maxSeen: 5, seenTtlSeconds: 60 };
 
 /** The Redis store's seam: its connection, its key layout, and whether it is degraded (`down` says why). */
-const gate = (prefix: string, down: { why: string | null } = { why: null }): RedisGate => ({ redis: client, keys: new KeyLayout(prefix), unavailable: () => down.why });
+const gate = (prefix: string, down: { why: string | null } = { why: null }): RedisGate => ({
+  redis: client,
+  keys: new KeyLayout(prefix),
+  call: (fn) => gated(() => down.why, fn),
+});
 
 describe.each([
   ['embedded', () => new EmbeddedViewerState(limits)],
@@ -75,17 +79,25 @@ test('in Redis, seen sets expire and stay bounded', async () => {
   expect(keys[0]).not.toContain('ann');
 });
 
-test('while the store is degraded, reads fail at once saying why, and seen writes are dropped', async () => {
+test('while the store is degraded, every call fails at once with SERVICE_UNAVAILABLE saying why, and nothing is written', async () => {
   const prefix = 'vs-degraded:';
   const down = { why: null as string | null };
   const state = new RedisViewerState(gate(prefix, down), limits);
   await state.addSeen('ann', ['a']);
   down.why = 'Redis is unavailable (test)';
-  await expect(state.seen('ann')).rejects.toThrow(/degraded \(Redis is unavailable \(test\)\)/);
-  await expect(state.blockedCommunities('ann')).rejects.toThrow(/degraded/);
-  await state.addSeen('ann', ['b']);
+  const unavailable = { code: 'SERVICE_UNAVAILABLE', reason: 'the store is degraded: Redis is unavailable (test)' };
+  await expect(state.seen('ann')).rejects.toMatchObject(unavailable);
+  await expect(state.blockedCommunities('ann')).rejects.toMatchObject(unavailable);
+  await expect(state.addSeen('ann', ['b'])).rejects.toMatchObject(unavailable);
+  await expect(state.setBlockedCommunities('ann', ['pics'])).rejects.toMatchObject(unavailable);
   down.why = null;
   expect(await state.seen('ann')).toEqual(new Set(['a']));
+  expect(await state.blockedCommunities('ann')).toEqual([]);
+});
+
+test('a failing Redis command is SERVICE_UNAVAILABLE too, not an internal error', async () => {
+  const broken = new RedisViewerState({ redis: client, keys: new KeyLayout('vs-broken:'), call: (fn) => gated(() => null, () => fn().then(() => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')))) }, limits);
+  await expect(broken.addSeen('ann', ['a'])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: expect.stringMatching(/^Redis failed: READONLY/) });
 });
 
 test('a Redis store keeps viewer state under its own prefix, on its serving connection', async () => {
