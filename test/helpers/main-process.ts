@@ -22,9 +22,9 @@ export function mainEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...extra };
 }
 
-/** Starts dist/src/main.js and resolves once it logs the address it serves. */
-export function startMain(extra: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: mainEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts dist/src/main.js (or another build's `main`) and resolves once it logs the address it serves. */
+export function startMain(extra: Record<string, string>, main = MAIN): Promise<Running> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, main], { env: mainEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stdout = '';
   let stderr = '';
