@@ -116,9 +116,9 @@ export class RedisStore implements Store {
       },
       opts.breaker,
     );
-    // Viewer state and the feature log ride the serving connection (and its auto-pipelining), and fail at once while
-    // the store is degraded.
-    const gate: RedisGate = { redis: this.redis, keys: this.keys, call: (fn) => gated(() => this.health().reason ?? null, fn) };
+    // Viewer state and the feature log ride the serving connection (and its auto-pipelining), under the same command
+    // deadline as content reads, and fail at once while the store is degraded.
+    const gate: RedisGate = { redis: this.redis, keys: this.keys, call: (fn) => gated(() => this.health().reason ?? null, () => this.deadline(fn())) };
     this.viewers = new RedisViewerState(gate);
     this.featureLog = new RedisFeatureLog(gate);
     // Without a listener ioredis prints every reconnect error; failures surface through commands instead.

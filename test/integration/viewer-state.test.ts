@@ -113,3 +113,18 @@ test('a Redis store keeps viewer state under its own prefix, on its serving conn
     await store.close();
   }
 });
+
+test('a Redis that does not answer fails viewer-state calls at the store command deadline, as SERVICE_UNAVAILABLE', async () => {
+  const store = new RedisStore({ url: server.url, keyPrefix: 'vs-slow:', commandTimeoutMs: 100 });
+  await store.connect();
+  try {
+    // Every client's commands wait while Redis is paused.
+    await client.call('CLIENT', 'PAUSE', '600', 'ALL');
+    const started = Date.now();
+    await expect(store.viewers.seen('ann')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'Redis failed: no answer from Redis within 100 ms' });
+    expect(Date.now() - started).toBeLessThan(450);
+  } finally {
+    await client.call('CLIENT', 'UNPAUSE');
+    await store.close();
+  }
+});
