@@ -58,3 +58,6 @@ export class GatewayError extends Error {
 }
 
 export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
+
+/** Text a client sent, as an error message quotes it: at most `n` characters, on one line. */
+export const truncateForMessage = (s: string, n = 64): string => (s.length > n ? `${s.slice(0, n)}…` : s).replace(/[\r\n]/g, ' ');

@@ -15,11 +15,9 @@ export class SingleFlight {
     if (running) return running.result as Promise<T>;
     let written: Promise<unknown> = Promise.resolve();
     const result = fn((write) => (written = write));
+    // Ends once the result is in the cache (or either failed): a failed write only means the next request works again.
     const landed = result
-      .then(
-        () => written,
-        () => undefined,
-      )
+      .then(() => written)
       .then(
         () => undefined,
         () => undefined,

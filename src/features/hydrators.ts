@@ -50,13 +50,19 @@ export const postsHydrator: PostHydrator = {
   hydrate: (ids, req, loaders) =>
     withSpan('features.hydrate', { 'candidates.count': ids.length }, async () => {
       const loaded = await loaders.hydratePosts(ids);
-      const contextTokens = req.contextPost ? new Set(titleTokens(req.contextPost.title)) : null;
-      const contextCommunity = req.contextPost?.community ?? null;
+      const candidate = candidateMaker(req);
       const out: Candidate[] = [];
-      for (const post of loaded) if (post) out.push({ post, community: null, viewer: req.viewer, contextTokens, contextCommunity });
+      for (const post of loaded) if (post) out.push(candidate(post));
       return out;
     }),
 };
+
+/** Makes a request's candidates: what every candidate of one run shares (viewer, context) is worked out once. */
+function candidateMaker(req: RunRequest): (post: Post) => Candidate {
+  const contextTokens = req.contextPost ? new Set(titleTokens(req.contextPost.title)) : null;
+  const contextCommunity = req.contextPost?.community ?? null;
+  return (post) => ({ post, community: null, viewer: req.viewer, contextTokens, contextCommunity });
+}
 
 /** Each candidate's community (for community-scoped features): the distinct names are read in one batch. */
 export const communitiesHydrator: CandidateHydrator = {
@@ -78,12 +84,14 @@ export const HYDRATORS: Readonly<Record<string, Hydrator>> = Object.fromEntries(
 
 /**
  * Hydrates posts already chosen (a page's edges, for the feature log and explanations) the way a pipeline run
- * hydrates its candidates, so they see the same feature values.
+ * hydrates its candidates, so they see the same feature values: one batch read of the posts (ids the store no longer
+ * holds are left out) and one of their communities.
  */
-export async function hydrateChosen(posts: readonly Post[], req: RunRequest, loaders: Loaders): Promise<Candidate[]> {
-  const contextTokens = req.contextPost ? new Set(titleTokens(req.contextPost.title)) : null;
-  const contextCommunity = req.contextPost?.community ?? null;
-  const candidates: Candidate[] = posts.map((post) => ({ post, community: null, viewer: req.viewer, contextTokens, contextCommunity }));
+export async function hydratePage(postIds: readonly string[], req: RunRequest, loaders: Loaders): Promise<Candidate[]> {
+  const loaded = await loaders.posts.loadMany(postIds);
+  const candidate = candidateMaker(req);
+  const candidates: Candidate[] = [];
+  for (const post of loaded) if (post && !(post instanceof Error)) candidates.push(candidate(post));
   await communitiesHydrator.hydrate(candidates, req, loaders);
   return candidates;
 }

@@ -1,5 +1,5 @@
 import type { Post } from '../content';
-import { GatewayError } from '../errors';
+import { GatewayError, truncateForMessage as truncate } from '../errors';
 import type { Loaders } from '../features/loaders';
 import { isPlausibleCommunityName, isPlausiblePostId } from '../limits';
 import type { FeedPipeline } from '../pipeline/feeds';
@@ -11,8 +11,6 @@ export interface ResolvedContext {
   readonly contextPost: Post | null;
   readonly label: string;
 }
-
-const truncate = (s: string, n = 64) => (s.length > n ? `${s.slice(0, n)}…` : s).replace(/[\r\n]/g, ' ');
 
 /**
  * Looks the request's context up (NOT_FOUND when it names nothing) and checks it is the kind the feed is about: a

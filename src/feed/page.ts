@@ -95,5 +95,3 @@ export interface FeedPage {
    */
   readonly session: PageSession | null;
 }
-
-export type { EdgeExplanation };

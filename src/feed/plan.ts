@@ -1,6 +1,6 @@
 import { ROLE_MLE, type Viewer } from '../auth/tokens';
 import type { Snapshot } from '../cache/snapshots';
-import { GatewayError } from '../errors';
+import { GatewayError, truncateForMessage as truncate } from '../errors';
 import type { FeedPipeline } from '../pipeline/feeds';
 import { experimentFor } from '../rankers/experiments';
 import type { RankingPlan } from '../rankers/plan';
@@ -11,8 +11,6 @@ import type { RankedBy } from './page';
 const INTERLEAVE = /^interleave:([^,]+),([^,]+)$/;
 
 const isMle = (viewer: Viewer | null) => viewer?.roles.includes(ROLE_MLE) ?? false;
-
-const truncate = (s: string, n = 64) => (s.length > n ? `${s.slice(0, n)}…` : s).replace(/[\r\n]/g, ' ');
 
 /**
  * A ranker a caller may use by id: UNKNOWN_RANKER (listing the valid ids) when there is none serving, FORBIDDEN when

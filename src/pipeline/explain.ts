@@ -1,5 +1,4 @@
-import type { Post } from '../content';
-import { hydrateChosen, type Candidate, type RunRequest } from '../features/hydrators';
+import { hydratePage, type Candidate, type RunRequest } from '../features/hydrators';
 import type { Loaders } from '../features/loaders';
 import type { RankerRegistry } from '../rankers/registry';
 import { explainCandidates } from '../rankers/scoring';
@@ -24,8 +23,7 @@ export async function explainEdges(
   rankers: RankerRegistry,
   loaders: Loaders,
 ): Promise<ReadonlyMap<string, EdgeExplanation>> {
-  const posts = (await loaders.posts.loadMany(edges.map((e) => e.postId))).filter((p): p is Post => !!p && !(p instanceof Error));
-  const inputs = await hydrateChosen(posts, req, loaders);
+  const inputs = await hydratePage(edges.map((e) => e.postId), req, loaders);
   const placedBy = new Map(edges.map((e) => [e.postId, e.contributedBy ?? servedBy]));
   const byRanker = new Map<string, Candidate[]>();
   for (const input of inputs) {

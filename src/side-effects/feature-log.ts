@@ -1,6 +1,5 @@
-import type { Post } from '../content';
 import { buildFeatureBatch } from '../features/batch';
-import { hydrateChosen } from '../features/hydrators';
+import { hydratePage } from '../features/hydrators';
 import { FEATURES } from '../features/registry';
 import type { SideEffect } from './side-effect';
 
@@ -18,9 +17,7 @@ export const featureLog: SideEffect = {
     // While the store is degraded the append would fail at once: nothing is computed for it, and no log is written.
     if (e.edges.length === 0 || store.health().degraded) return;
     const viewer = e.viewer ? await e.loaders.viewers.load(e.viewer.userId) : null;
-    const loaded = await e.loaders.posts.loadMany(e.edges.map((edge) => edge.postId));
-    const posts = loaded.filter((p): p is Post => !!p && !(p instanceof Error));
-    const inputs = await hydrateChosen(posts, { viewer, community: null, contextPost: e.contextPost }, e.loaders);
+    const inputs = await hydratePage(e.edges.map((edge) => edge.postId), { viewer, community: null, contextPost: e.contextPost }, e.loaders);
     const batch = buildFeatureBatch(NAMES, inputs);
     const byPost = new Map(e.edges.map((edge) => [edge.postId, edge]));
     const at = Date.now();

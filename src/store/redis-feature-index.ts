@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Community, Post } from '../content';
 import type { RedisClient } from './connection';
 import { postShard, type KeyLayout } from './keys';
-import { packr, unpackPost, type CommunityTable } from './redis-content';
+import { packr, tableOf, unpackPost, type CommunityTable } from './redis-content';
 
 /**
  * The Redis store's in-process feature index. Posts read from Redis are kept in a bounded LRU with a TTL; a batch
@@ -133,7 +133,7 @@ export class RedisFeatureIndex {
       } catch {
         this.decodeErrors++;
       }
-      const table: CommunityTable = { fingerprint: fp, list, byName: new Map(list.map((c) => [c.name, c])), loadedAt: Date.now() };
+      const table = tableOf(fp, list);
       if (this.serving() === fp && (buf || !this.table)) this.table = table;
       return table;
     })().finally(() => (this.tableLoading = null));

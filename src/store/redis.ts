@@ -75,7 +75,6 @@ export class RedisStore implements Store {
   private info: DatasetInfo | null = null;
   private infoLoaded = false;
 
-  private closed = false;
 
   private replicaReads = 0;
 
@@ -320,7 +319,6 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     await this.availability.close();
     if (this.redis.status === 'end' || this.redis.status === 'wait') {
       this.redis.disconnect();

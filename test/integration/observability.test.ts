@@ -20,6 +20,7 @@ import { FEED_PIPELINES, type FeedPipeline, type FeedPipelines } from '../../src
 import { createLogger } from '../../src/telemetry/logger';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/sdk';
 import { setSpansExported } from '../../src/telemetry/tracing';
+import { FAILED_DEFAULTS, tempRankersFile } from '../helpers/rankers-file';
 import { startTestGateway, type GraphQLBody, type TestGateway } from '../helpers/gateway';
 import { startInferenceServer, type InferenceServer } from '../helpers/inference-server';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
@@ -474,20 +475,15 @@ describe('/readyz', () => {
   });
 
   test('503 when a ranker a feed defaults to has no version serving', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'rg-ready-'));
-    const file = path.join(dir, 'rankers.json');
     // Both configured, neither loads: a model file that is not there, a linear ranker of a feature that does not exist.
-    writeFileSync(
-      file,
-      JSON.stringify({
-        rankers: [
-          { id: 'hot', kind: 'hot', version: '1', description: 'hot' },
-          { id: 'lambdamart', kind: 'xgboost', description: 'missing model', params: { model: 'no-such-model.json' } },
-          { id: 'personalized', kind: 'linear', version: '1', description: 'broken', params: { weights: { no_such_feature: 1 } } },
-        ],
-      }),
-    );
-    const partial = await startTestGateway({ corpus, backend: 'embedded', rankersConfig: file });
+    const rankers = tempRankersFile({
+      rankers: [
+        FAILED_DEFAULTS.hot,
+        FAILED_DEFAULTS.lambdamart,
+        { id: 'personalized', kind: 'linear', version: '1', description: 'broken', params: { weights: { no_such_feature: 1 } } },
+      ],
+    });
+    const partial = await startTestGateway({ corpus, backend: 'embedded', rankersConfig: rankers.file });
     try {
       const res = await fetch(new URL('/readyz', partial.url));
       expect(res.status).toBe(503);
@@ -499,7 +495,7 @@ describe('/readyz', () => {
       expect(feed.body.data?.personalizedFeed).toMatchObject({ rankedBy: { id: 'hot' }, edges: [{ rank: 1 }, { rank: 2 }, { rank: 3 }] });
     } finally {
       await partial.close();
-      rmSync(dir, { recursive: true, force: true });
+      rankers.remove();
     }
   });
 });

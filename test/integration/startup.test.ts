@@ -11,6 +11,7 @@ import { TokenService } from '../../src/auth/tokens';
 import { DEVELOPMENT_JWT_SECRET } from '../../src/config';
 import { realDatasetDir } from '../helpers/dataset';
 import { CLI, MAIN, mainEnv as env, startMain } from '../helpers/main-process';
+import { FAILED_DEFAULTS, tempRankersFile } from '../helpers/rankers-file';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server';
 
 async function post(url: string, query: string, token?: string): Promise<any> {
@@ -59,16 +60,14 @@ describe('npm start (dist/src/main.js)', () => {
   });
 
   test('refuses to start when a feed names a ranker the ranker configuration lacks, naming both', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'rg-typo-'));
+    const rankers = tempRankersFile({ rankers: [FAILED_DEFAULTS.hot, { id: 'personalised', kind: 'hot', version: '1', description: 'a typo' }] });
     try {
-      const file = path.join(dir, 'rankers.json');
-      writeFileSync(file, JSON.stringify({ rankers: [{ id: 'hot', kind: 'hot', version: '1', description: 'hot' }, { id: 'personalised', kind: 'hot', version: '1', description: 'a typo' }] }));
-      const r = spawnSync(process.execPath, [MAIN], { env: env({ RANKERS_CONFIG: file }), encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [MAIN], { env: env({ RANKERS_CONFIG: rankers.file }), encoding: 'utf8', timeout: 30_000 });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/feed "home": scorer\.defaultRanker "lambdamart" is not a ranker of the configuration/);
       expect(r.stderr).toMatch(/feed "community": scorer\.defaultRanker "personalized" is not a ranker of the configuration \(known: hot, personalised\)/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rankers.remove();
     }
   });
 

@@ -3,12 +3,11 @@
  * configuration pass; every kind of name that does not exist, and every stage out of order, is refused with a
  * message naming the feed and the name.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FEED_PIPELINES, type FeedPipeline, type FeedPipelines } from '../../src/pipeline/feeds';
 import { PipelineConfigError, validatePipelines } from '../../src/pipeline/validate';
 import { loadRankerFile, type RankerRegistry } from '../../src/rankers/registry';
+import { FAILED_DEFAULTS, tempRankersFile } from '../helpers/rankers-file';
 
 const ROOT = path.resolve(__dirname, '../..');
 let rankers: RankerRegistry;
@@ -66,24 +65,15 @@ test('stages out of order, bad options and a misregistered feed are refused, all
 });
 
 test('a ranker that is configured but failed to load is not a typo: start-up goes on (readiness reports it)', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'rg-pipelines-'));
-  const file = path.join(dir, 'rankers.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      rankers: [
-        { id: 'hot', kind: 'hot', version: '1', description: 'hot' },
-        { id: 'lambdamart', kind: 'xgboost', description: 'its model is missing', params: { model: 'no-such-model.json' } },
-        { id: 'personalized', kind: 'hot', version: '1', description: 'stand-in' },
-      ],
-    }),
-  );
-  const broken = await loadRankerFile(file);
+  const rankers = tempRankersFile({
+    rankers: [FAILED_DEFAULTS.hot, FAILED_DEFAULTS.lambdamart, { id: 'personalized', kind: 'hot', version: '1', description: 'stand-in' }],
+  });
+  const broken = await loadRankerFile(rankers.file);
   try {
     expect(broken.variant('lambdamart')?.status).toBe('FAILED');
     expect(() => validatePipelines(FEED_PIPELINES, broken)).not.toThrow();
   } finally {
     await broken.close();
-    rmSync(dir, { recursive: true, force: true });
+    rankers.remove();
   }
 });
